@@ -1,0 +1,228 @@
+"""llama.cpp in this process, on the CPU: the zero-config default backend.
+
+Specs: ``qwen-1.5b``, ``qwen-0.5b``, ``llamacpp:PATH.gguf``; options such as ``?n_ctx=8192&n_threads=2``.
+
+Why it is fast for agents: the prompt is rendered with the model's own chat template and tokenized here, and
+llama.cpp keeps the KV cache of the previous call, so a call whose prompt extends the previous one (the next
+ReAct step, the next turn of a chat, the next of ``n`` samples) evaluates only the new tokens. The number of
+reused tokens is reported as ``Usage.cached_tokens``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import threading
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+from agentkit.errors import AgentkitError, BackendUnavailableError, ModelFileError
+from agentkit.models.base import Choice, Completion, Delta, GenerateRequest, Model
+from agentkit.models.bundled import DEFAULT_BUNDLED, resolve_gguf
+from agentkit.models.usage import Usage
+
+__all__ = ["ContextOverflowError", "LlamaCppModel"]
+
+_DONE = object()
+
+
+class ContextOverflowError(AgentkitError):
+    """The prompt does not fit the model's context window."""
+
+
+class LlamaCppModel(Model):
+    """A GGUF model run by llama.cpp in-process.
+
+    Args:
+        path: a bundled model's short name (``qwen-1.5b``, ``qwen-0.5b``) or a GGUF file path.
+        n_ctx: context window in tokens.
+        n_threads: CPU threads for generation (default: all cores).
+        n_batch: prompt tokens evaluated per batch.
+        prefix_cache: reuse the KV cache for the prompt prefix shared with the previous call.
+        llama: an already-built ``llama_cpp.Llama`` to use instead of loading ``path``.
+        verbose: let llama.cpp print its logs.
+
+    Example:
+        >>> model = LlamaCppModel("qwen-0.5b", n_ctx=2048)  # doctest: +SKIP
+        >>> model.generate_sync("Capital of France? One word.", max_tokens=4).text  # doctest: +SKIP
+        'Paris'
+    """
+
+    backend = "llamacpp"
+
+    def __init__(self, path: str = DEFAULT_BUNDLED, *, n_ctx: int = 4096, n_threads: int | None = None,
+                 n_batch: int = 512, prefix_cache: bool = True, llama: Any = None, verbose: bool = False,
+                 name: str | None = None) -> None:
+        super().__init__(name=name or Path(path).name)
+        self.path = path
+        self.n_ctx = n_ctx
+        self.n_threads = n_threads or os.cpu_count() or 1
+        self.n_batch = n_batch
+        self.prefix_cache = prefix_cache
+        self.verbose = verbose
+        self.model_file: Path | None = None
+        self._llama = llama
+        self._formatter: Any = None
+        self._grammars: dict[str, Any] = {}
+        # llama.cpp contexts are not thread-safe: every call runs under this lock in a worker thread.
+        self._lock = threading.Lock()
+
+    @property
+    def llama(self) -> Any:
+        """The underlying ``llama_cpp.Llama`` (loaded on first use)."""
+        self._setup_once()
+        return self._llama
+
+    def setup(self) -> None:
+        try:
+            import llama_cpp
+        except ImportError:
+            raise BackendUnavailableError(
+                "The llamacpp backend needs llama-cpp-python: pip install 'agentkit[local]' "
+                "(it builds llama.cpp from source, ~5 minutes)."
+            ) from None
+        if self._llama is None:
+            self.model_file = resolve_gguf(self.path)
+            try:
+                self._llama = llama_cpp.Llama(
+                    model_path=str(self.model_file), n_ctx=self.n_ctx, n_threads=self.n_threads,
+                    n_threads_batch=self.n_threads, n_batch=self.n_batch, verbose=self.verbose,
+                )
+            except ValueError as e:
+                size = self.model_file.stat().st_size
+                raise ModelFileError(
+                    f"llama.cpp could not load {self.model_file} ({size:,} bytes): {e}. The file is probably "
+                    "truncated or corrupt: download it again, or use a bundled model (--model qwen-1.5b)."
+                ) from None
+        self._formatter = _chat_formatter(self._llama)
+
+    # -- prompt ------------------------------------------------------------------------------------------
+
+    def tokenize_chat(self, request: GenerateRequest) -> tuple[list[int], list[str]]:
+        """The prompt tokens for a chat, and the template's stop strings."""
+        rendered = self._formatter(messages=list(request.messages))
+        tokens = self._llama.tokenize(rendered.prompt.encode("utf-8"), add_bos=not rendered.added_special,
+                                      special=True)
+        stops = rendered.stop if isinstance(rendered.stop, list) else [rendered.stop] if rendered.stop else []
+        return tokens, [*stops, *request.stop]
+
+    def _prepare(self, tokens: list[int], max_tokens: int) -> tuple[int, int]:
+        """Check the context fits; return (max_tokens that fit, prompt tokens reused from the KV cache)."""
+        room = self.n_ctx - len(tokens)
+        if room < 1:
+            raise ContextOverflowError(
+                f"The prompt is {len(tokens)} tokens but the context window is {self.n_ctx}. Shorten the "
+                f"prompt or load the model with a larger window (e.g. --model '{self.path}?n_ctx={2 * self.n_ctx}')."
+            )
+        if not self.prefix_cache:
+            self._llama.reset()
+            return min(max_tokens, room), 0
+        # llama.cpp re-evaluates at least the last prompt token, so at most len - 1 are reused.
+        cached = 0
+        for a, b in zip(self._llama.input_ids[: self._llama.n_tokens], tokens[:-1]):
+            if a != b:
+                break
+            cached += 1
+        return min(max_tokens, room), cached
+
+    def _grammar(self, schema: dict[str, Any] | None) -> Any:
+        if schema is None:
+            return None
+        key = json.dumps(schema, sort_keys=True)
+        if key not in self._grammars:
+            from llama_cpp import LlamaGrammar
+
+            self._grammars[key] = LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
+        return self._grammars[key]
+
+    def _options(self, request: GenerateRequest, max_tokens: int, stops: list[str], seed: int | None) -> dict[str, Any]:
+        return {
+            "max_tokens": max_tokens, "temperature": request.temperature, "top_p": request.top_p,
+            "stop": stops, "seed": seed, "grammar": self._grammar(request.schema),
+            # llama-cpp-python's own defaults add min_p/top_k/repeat penalties; keep sampling as asked.
+            "min_p": 0.0, "top_k": 0, "repeat_penalty": 1.0,
+        }
+
+    # -- generate ----------------------------------------------------------------------------------------
+
+    async def _generate(self, request: GenerateRequest) -> Completion:
+        return await asyncio.to_thread(self._generate_blocking, request)
+
+    def _generate_blocking(self, request: GenerateRequest) -> Completion:
+        with self._lock:
+            tokens, stops = self.tokenize_chat(request)
+            choices, usage = [], Usage()
+            # n > 1 is repeated sampling with distinct seeds; samples after the first reuse the prompt's KV.
+            for i, seed in enumerate(request.sample_seeds()):
+                max_tokens, cached = self._prepare(tokens, request.max_tokens)
+                out = self._llama.create_completion(tokens, **self._options(request, max_tokens, stops, seed))
+                choice = out["choices"][0]
+                choices.append(Choice(choice["text"], "length" if choice["finish_reason"] == "length" else "stop", i))
+                usage = usage + Usage(calls=1, prompt_tokens=len(tokens),
+                                      completion_tokens=out["usage"]["completion_tokens"], cached_tokens=cached)
+        return Completion(tuple(choices), usage, self.name)
+
+    # -- stream ------------------------------------------------------------------------------------------
+
+    async def _stream(self, request: GenerateRequest) -> AsyncIterator[Delta]:
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+        stop = threading.Event()
+
+        def produce() -> None:
+            try:
+                for delta in self._stream_blocking(request, stop):
+                    loop.call_soon_threadsafe(queue.put_nowait, delta)
+            except BaseException as e:  # handed to the consumer, raised there
+                loop.call_soon_threadsafe(queue.put_nowait, e)
+            finally:
+                loop.call_soon_threadsafe(queue.put_nowait, _DONE)
+
+        worker = loop.run_in_executor(None, produce)
+        try:
+            while (item := await queue.get()) is not _DONE:
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            stop.set()  # a consumer that stops early ends generation at the next token
+            await worker
+
+    def _stream_blocking(self, request: GenerateRequest, stop: threading.Event) -> Iterator[Delta]:
+        with self._lock:
+            tokens, stops = self.tokenize_chat(request)
+            max_tokens, cached = self._prepare(tokens, request.max_tokens)
+            pieces, finish = 0, "stop"
+            chunks = self._llama.create_completion(
+                tokens, stream=True, **self._options(request, max_tokens, stops, request.seed)
+            )
+            for chunk in chunks:
+                if stop.is_set():
+                    chunks.close()
+                    break
+                choice = chunk["choices"][0]
+                if choice.get("finish_reason") == "length":
+                    finish = "length"
+                if choice["text"]:
+                    pieces += 1
+                    yield Delta(choice["text"])
+            yield Delta("", finish, Usage(calls=1, prompt_tokens=len(tokens), completion_tokens=pieces,
+                                          cached_tokens=cached))
+
+
+def _chat_formatter(llama: Any) -> Any:
+    """The model's own chat template (from the GGUF metadata), or ChatML when it has none."""
+    from llama_cpp import llama_chat_format
+
+    template = llama.metadata.get("tokenizer.chat_template")
+    if not template:
+        return llama_chat_format.format_chatml
+    eos, bos = llama.token_eos(), llama.token_bos()
+    return llama_chat_format.Jinja2ChatFormatter(
+        template=template,
+        eos_token=llama.detokenize([eos], special=True).decode("utf-8", "replace") if eos >= 0 else "",
+        bos_token=llama.detokenize([bos], special=True).decode("utf-8", "replace") if bos >= 0 else "",
+        stop_token_ids=[eos],
+    )

@@ -1,0 +1,102 @@
+"""A scripted model for tests: yours and ours.
+
+``ScriptedModel`` answers from a list of replies (one per sample, in order) or from a function of the
+request. It records every request so a test can assert on prompts, and counts usage like a real backend
+(one token per whitespace-separated word).
+
+Example:
+    >>> model = ScriptedModel(["Let me think. Answer: 4"])
+    >>> model.generate_sync("What is 2+2?").text
+    'Let me think. Answer: 4'
+    >>> model.requests[0].messages[0]["content"]
+    'What is 2+2?'
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import replace
+from typing import Any
+
+from agentkit.models.base import Choice, Completion, Delta, GenerateRequest, Model
+from agentkit.models.usage import Usage
+
+__all__ = ["ScriptExhaustedError", "ScriptedModel"]
+
+Reply = str | dict[str, Any] | list[Any]
+Responder = Callable[[GenerateRequest], Reply]
+
+
+class ScriptExhaustedError(AssertionError):
+    """The script ran out of replies: the code under test called the model more often than expected."""
+
+
+class ScriptedModel(Model):
+    """A fake model replying from a script.
+
+    Args:
+        replies: replies in order (a dict or list is sent as JSON), or a function ``request -> reply``.
+        default: the reply once the list is used up; without it, running out raises ``ScriptExhaustedError``.
+        name: the model name reported in completions.
+    """
+
+    backend = "scripted"
+    is_real = False
+
+    def __init__(self, replies: Iterable[Reply] | Responder = (), *, default: Reply | None = None,
+                 name: str = "scripted") -> None:
+        super().__init__(name=name)
+        self._responder = replies if callable(replies) else None
+        self._replies = [] if callable(replies) else list(replies)
+        self._default = default
+        self.requests: list[GenerateRequest] = []
+
+    @classmethod
+    def from_spec(cls, target: str, **options: Any) -> ScriptedModel:
+        """``scripted:TEXT`` always answers TEXT (handy for trying the CLI without a model)."""
+        return cls(default=target or "", **options)
+
+    @property
+    def remaining(self) -> int:
+        """Replies left in the script."""
+        return len(self._replies)
+
+    def _next(self, request: GenerateRequest) -> str:
+        if self._responder is not None:
+            reply = self._responder(request)
+        elif self._replies:
+            reply = self._replies.pop(0)
+        elif self._default is not None:
+            reply = self._default
+        else:
+            last = request.messages[-1]["content"]
+            raise ScriptExhaustedError(
+                f"ScriptedModel has no reply left for call {len(self.requests)} (last message: {last[:80]!r}). "
+                "Add replies to the script or pass default=..."
+            )
+        return reply if isinstance(reply, str) else json.dumps(reply)
+
+    def _cut(self, text: str, request: GenerateRequest) -> Choice:
+        for s in request.stop:
+            if s in text:
+                text = text[: text.index(s)]
+        words = text.split()
+        if len(words) > request.max_tokens:
+            return Choice(" ".join(words[: request.max_tokens]), "length")
+        return Choice(text, "stop")
+
+    async def _generate(self, request: GenerateRequest) -> Completion:
+        self.requests.append(request)
+        choices = [replace(self._cut(self._next(request), request), index=i) for i in range(request.n)]
+        prompt = sum(len(m["content"].split()) for m in request.messages)
+        out = sum(len(c.text.split()) for c in choices)
+        return Completion(tuple(choices), Usage(calls=1, prompt_tokens=prompt, completion_tokens=out))
+
+    async def _stream(self, request: GenerateRequest) -> AsyncIterator[Delta]:
+        completion = await self._generate(request)
+        choice = completion.choices[0]
+        for piece in re.findall(r"\s*\S+", choice.text):
+            yield Delta(piece)
+        yield Delta("", choice.finish_reason, completion.usage)

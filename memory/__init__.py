@@ -1,0 +1,1 @@
+"""Experience memory (SQLite store + FAISS index): see the experience-memory issue. Nothing here yet."""

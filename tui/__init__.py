@@ -1,0 +1,1 @@
+"""The Textual terminal UI: a later issue. Nothing here yet."""

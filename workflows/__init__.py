@@ -1,0 +1,1 @@
+"""Reasoning workflows as LangGraph graphs built from reusable nodes (``nodes.py``)."""
