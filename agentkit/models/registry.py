@@ -127,15 +127,17 @@ def _coerce_options(cls: type, spec: ModelSpec) -> dict[str, Any]:
 
 def _convert(raw: str, hint: Any, key: str) -> Any:
     text = str(hint)
-    try:
-        if "bool" in text:
-            if raw.lower() not in ("1", "0", "true", "false", "yes", "no"):
-                raise ValueError(raw)
-            return raw.lower() in ("1", "true", "yes")
-        if "int" in text:
-            return int(raw)
-        if "float" in text:
-            return float(raw)
-    except ValueError:
-        raise UserError(f"Option {key}={raw!r} should be a {text.replace('|', 'or')}.") from None
+    for name, kind, convert in (("bool", "true or false", _bool), ("int", "whole number", int),
+                                ("float", "number", float)):
+        if name in text:
+            try:
+                return convert(raw)
+            except ValueError:
+                raise UserError(f"Option {key}={raw!r} should be a {kind}.") from None
     return raw
+
+
+def _bool(raw: str) -> bool:
+    if raw.lower() not in ("1", "0", "true", "false", "yes", "no"):
+        raise ValueError(raw)
+    return raw.lower() in ("1", "true", "yes")

@@ -73,7 +73,7 @@ class ScriptedModel(Model):
         else:
             last = request.messages[-1]["content"]
             raise ScriptExhaustedError(
-                f"ScriptedModel has no reply left for call {len(self.requests)} (last message: {last[:80]!r}). "
+                f"ScriptedModel has no reply left for call #{len(self.requests)} (last message: {last[:80]!r}). "
                 "Add replies to the script or pass default=..."
             )
         return reply if isinstance(reply, str) else json.dumps(reply)
