@@ -177,7 +177,9 @@ class RemoteChatModel(Model):
                 return response
             except Exception as exc:
                 kind = "retry" if isinstance(exc, _Malformed) else self._classify(exc)
-                if kind == "bad_request" and request.schema is not None:
+                # Servers reject an unsupported response_format with 400, 422 or even 500 (llama-cpp-python).
+                rejected_format = kind == "bad_request" or (kind == "retry" and "response_format" in str(exc))
+                if rejected_format and request.schema is not None:
                     mode = self._next_schema_mode(params)
                     if mode is not None:
                         _apply_schema(params, request.schema, mode)

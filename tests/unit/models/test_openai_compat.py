@@ -75,7 +75,8 @@ class FakeServer:
             return 502, {"error": {"message": "bad gateway"}}
         fmt = (body.get("response_format") or {}).get("type")
         if self.reject_json_schema and fmt == "json_schema":
-            return 400, {"error": {"message": "response_format type json_schema is not supported"}}
+            status = 500 if self.reject_json_schema == "500" else 400
+            return status, {"error": {"message": "response_format type json_schema is not supported"}}
         if body.get("stream"):
             events = [{"choices": [{"index": 0, "delta": {"content": w}, "finish_reason": None}]}
                       for w in ["Hel", "lo", "!"]]
@@ -172,8 +173,9 @@ def test_concurrency_is_limited(server):
     assert len(server.bodies) == 6 and server.max_in_flight == 2
 
 
-def test_structured_output_falls_back_from_json_schema_and_remembers(server):
-    server.reject_json_schema = True
+@pytest.mark.parametrize("status", ["400", "500"])
+def test_structured_output_falls_back_from_json_schema_and_remembers(server, status):
+    server.reject_json_schema = status
     schema = {"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]}
     model = _model(server)
     assert model.generate_sync("hi", schema=schema).json() == {"ok": True}

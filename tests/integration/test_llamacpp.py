@@ -1,0 +1,104 @@
+"""The llamacpp backend on the real tiny embedded model (Qwen2.5-Coder-0.5B-Instruct Q4_K_M)."""
+
+import asyncio
+import json
+import subprocess
+import sys
+
+import pytest
+
+from agentkit.errors import ModelFileError
+from agentkit.models.llamacpp import ContextOverflowError, LlamaCppModel
+
+pytestmark = pytest.mark.llm
+
+QUESTION = "What is the capital of France? Reply with one word."
+
+
+def test_greedy_short_answer(tiny):
+    completion = tiny.generate_sync(QUESTION, max_tokens=8)
+    assert completion.text.strip().rstrip(".") == "Paris"
+    assert completion.choices[0].finish_reason == "stop"
+    assert completion.usage.calls == 1 and completion.usage.completion_tokens >= 1
+    assert completion.usage.prompt_tokens > 10
+
+
+def test_greedy_is_deterministic_and_stream_matches_generate(tiny):
+    prompt = "List three colours, comma separated."
+    first = tiny.generate_sync(prompt, max_tokens=16).text
+
+    async def collect():
+        return [piece async for piece in tiny.stream(prompt, max_tokens=16)]
+
+    pieces = asyncio.run(collect())
+    assert len(pieces) > 2
+    assert "".join(pieces) == first == tiny.generate_sync(prompt, max_tokens=16).text
+
+
+def test_json_schema_output_is_constrained(tiny):
+    schema = {"type": "object", "properties": {"city": {"type": "string"}, "country": {"type": "string"}},
+              "required": ["city", "country"]}
+    completion = tiny.generate_sync("Name a big city in Japan and its country, as JSON.", schema=schema,
+                                    max_tokens=40)
+    value = completion.json()
+    assert set(value) == {"city", "country"} and all(isinstance(v, str) for v in value.values())
+
+
+def test_stop_sequences_and_length_limit(tiny):
+    counted = tiny.generate_sync("Count from 1 to 20, separated by commas.", max_tokens=60, stop=["7"])
+    assert "7" not in counted.text and "6" in counted.text
+    cut = tiny.generate_sync("Write a long story about a dragon.", max_tokens=5)
+    assert cut.choices[0].finish_reason == "length" and cut.usage.completion_tokens == 5
+
+
+def test_n_samples_use_distinct_seeds_and_reuse_the_prompt(tiny):
+    completion = tiny.generate_sync("Invent a name for a cat. One word.", n=4, temperature=1.0, seed=123,
+                                    max_tokens=6)
+    assert len(completion.choices) == 4 and completion.usage.calls == 4
+    assert len(set(completion.texts)) > 1
+    # After the first sample the whole prompt (but the last token) comes from the KV cache.
+    assert completion.usage.cached_tokens >= 3 * (completion.usage.prompt_tokens // 4 - 1)
+    again = tiny.generate_sync("Invent a name for a cat. One word.", n=4, temperature=1.0, seed=123, max_tokens=6)
+    assert again.texts == completion.texts
+
+
+def test_a_growing_conversation_only_pays_for_new_tokens(tiny):
+    chat = [{"role": "system", "content": "You are terse."}, {"role": "user", "content": "Say a fruit."}]
+    first = tiny.generate_sync(chat, max_tokens=4)
+    chat += [{"role": "assistant", "content": first.text}, {"role": "user", "content": "Another one."}]
+    second = tiny.generate_sync(chat, max_tokens=4)
+    new_tokens = second.usage.prompt_tokens - second.usage.cached_tokens
+    assert second.usage.cached_tokens >= first.usage.prompt_tokens
+    assert new_tokens < 20
+
+
+def test_without_prefix_cache_nothing_is_reused(tiny_path):
+    model = LlamaCppModel(str(tiny_path), n_ctx=1024, prefix_cache=False)
+    model.generate_sync(QUESTION, max_tokens=2)
+    assert model.generate_sync(QUESTION, max_tokens=2).usage.cached_tokens == 0
+
+
+def test_context_overflow_is_a_clear_error(tiny_path):
+    model = LlamaCppModel(str(tiny_path), n_ctx=256)
+    with pytest.raises(ContextOverflowError, match=r"context window is 256.*n_ctx=512"):
+        model.generate_sync("word " * 400, max_tokens=4)
+    assert model.generate_sync(QUESTION, max_tokens=4).text  # the model is still usable
+
+
+def test_a_truncated_gguf_is_a_clear_error(tiny_path, tmp_path):
+    broken = tmp_path / "broken.gguf"
+    with tiny_path.open("rb") as f:
+        broken.write_bytes(f.read(4_000_000))
+    with pytest.raises(ModelFileError, match="truncated or corrupt"):
+        LlamaCppModel(str(broken)).generate_sync("hi")
+
+
+def test_cli_run_answers_with_the_embedded_model(tiny_path):
+    out = subprocess.run(
+        [sys.executable, "-m", "agentkit.cli", "run", "What is 12 + 30?", "--model", f"llamacpp:{tiny_path}",
+         "--max-tokens", "96", "--json"], capture_output=True, text=True, timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["state"]["answer"] is not None and "42" in data["state"]["answer"]
+    assert data["usage"]["calls"] == 1 and data["usage"]["completion_tokens"] > 0
