@@ -99,20 +99,22 @@ async def _run(args: argparse.Namespace) -> int:
     console.print(f"[dim]model {model.name} ({model.backend}) · workflow {args.workflow}[/]")
     ctx = RunContext(model, temperature=args.temperature, max_tokens=args.max_tokens)
     state: dict[str, Any] = {}
-    with track_usage() as meter:
-        async for mode, chunk in graph.astream({"question": args.question}, context=ctx,
-                                               stream_mode=["custom", "values"]):
-            if mode == "values":
-                state = chunk
-            elif isinstance(chunk, Token):
-                console.print(chunk.text, end="", style="dim", highlight=False, markup=False)
-            elif isinstance(chunk, Answer):
-                console.print()
-                if chunk.text is not None:
-                    console.print(Panel(chunk.text, title="Answer", border_style="green", expand=False))
-                else:
-                    console.print(f"[yellow]No answer:[/] {chunk.reason}")
-    await model.aclose()
+    try:
+        with track_usage() as meter:
+            async for mode, chunk in graph.astream({"question": args.question}, context=ctx,
+                                                   stream_mode=["custom", "values"]):
+                if mode == "values":
+                    state = chunk
+                elif isinstance(chunk, Token):
+                    console.print(chunk.text, end="", style="dim", highlight=False, markup=False)
+                elif isinstance(chunk, Answer):
+                    console.print()
+                    if chunk.text is not None:
+                        console.print(Panel(chunk.text, title="Answer", border_style="green", expand=False))
+                    else:
+                        console.print(f"[yellow]No answer:[/] {chunk.reason}")
+    finally:
+        await model.aclose()
     if args.json:
         print(json.dumps({"state": state, "usage": _usage_dict(meter.usage)}, default=str))
     else:
@@ -132,14 +134,18 @@ async def _models(args: argparse.Namespace) -> int:
     spec = parse_spec(args.spec)
     model = load_model(spec)
     console.print(f"spec     {args.spec}\nbackend  {spec.backend}\ntarget   {spec.target}", highlight=False)
+    if spec.backend == "llamacpp":
+        from agentkit.models.bundled import resolve_gguf
+
+        with console.status("Resolving the model file…"):
+            path = resolve_gguf(spec.target)
+        console.print(f"file     {path} ({path.stat().st_size:,} bytes)", highlight=False)
     if not args.check:
         return 0
     started = time.perf_counter()
     with console.status(f"Loading {model.name}…"):
         await model.load()
     console.print(f"loaded   in {time.perf_counter() - started:.1f} s", highlight=False)
-    if path := getattr(model, "model_file", None):
-        console.print(f"file     {path} ({path.stat().st_size:,} bytes)", highlight=False)
     started, first = time.perf_counter(), None
     with track_usage() as meter:
         async for _ in model.stream("Count from 1 to 40, separated by spaces.", max_tokens=48):

@@ -19,14 +19,33 @@ _ANSWER = re.compile(r"\banswer\s*(?:is)?\s*[:：]\s*(.+?)\s*$", re.IGNORECASE |
 
 
 def find_answer(text: str) -> str | None:
-    """The text after the last ``Answer:`` of a reasoning text, without markdown decoration.
+    """The text after the last ``Answer:``, else the last LaTeX ``\\boxed{...}`` (Qwen models' habit).
 
     Example:
         >>> find_answer("2 and 2 make 4.\\n**Answer:** 4")
         '4'
+        >>> find_answer("So the total is \\\\(\\\\boxed{8}\\\\) dollars.")
+        '8'
     """
     matches = _ANSWER.findall(text.replace("**", ""))
-    return matches[-1].strip().rstrip(".").strip() or None if matches else None
+    answer = matches[-1] if matches else _last_boxed(text)
+    answer = (answer or "").strip().rstrip(".").strip()
+    return answer or None
+
+
+def _last_boxed(text: str) -> str | None:
+    start = text.rfind("\\boxed{")
+    if start < 0:
+        return None
+    depth, begin = 0, start + len("\\boxed{")
+    for i in range(begin, len(text)):
+        if text[i] == "{":
+            depth += 1
+        elif text[i] == "}":
+            if depth == 0:
+                return text[begin:i]
+            depth -= 1
+    return None
 
 
 def make_generate(prompt: str, *, node: str = "generate", field: str = "reasoning"):

@@ -133,7 +133,8 @@ class RemoteChatModel(Model):
                 break
             except Exception as exc:
                 kind = self._classify(exc)
-                if kind == "bad_request" and "stream_options" in params:
+                rejected = kind == "bad_request" or (kind == "retry" and "stream_options" in str(exc))
+                if rejected and "stream_options" in params and not started:
                     self._stream_usage = False  # older servers reject stream_options: drop it, once
                     params.pop("stream_options")
                     continue

@@ -1,0 +1,16 @@
+"""The examples in public docstrings run (those that need a real model are marked +SKIP)."""
+
+import doctest
+import importlib
+
+import pytest
+
+MODULES = ["agentkit", "agentkit.types", "agentkit.models.base", "agentkit.models.usage", "agentkit.models.testing",
+           "agentkit.models.registry", "agentkit.models.vllm", "agentkit.workflows.cot", "agentkit.workflows.nodes",
+           "agentkit.workflows.registry", "agentkit.workflows.templates"]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name):
+    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0
