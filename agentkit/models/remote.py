@@ -140,10 +140,7 @@ class RemoteChatModel(Model):
                     continue
                 # Once text has been yielded a retry would repeat it, so only a failure before the first
                 # piece is retried.
-                if kind != "retry" or started or attempt >= self.retries:
-                    raise self._error(exc, kind) from exc
-                attempt += 1
-                await asyncio.sleep(self._delay(attempt))
+                attempt = await self._backoff(exc, "stream_cut" if started and kind == "retry" else kind, attempt)
         if usage.completion_tokens == 0:
             usage = Usage(calls=1, prompt_tokens=usage.prompt_tokens, completion_tokens=pieces)
         yield Delta("", finish, usage)
@@ -185,10 +182,15 @@ class RemoteChatModel(Model):
                     if mode is not None:
                         _apply_schema(params, request.schema, mode)
                         continue
-                if kind != "retry" or attempt >= self.retries:
-                    raise self._error(exc, kind) from exc
-                attempt += 1
-                await asyncio.sleep(self._delay(attempt))
+                attempt = await self._backoff(exc, kind, attempt)
+
+    async def _backoff(self, exc: Exception, kind: str, attempt: int) -> int:
+        """Sleep before the next attempt and return its number, or raise when ``exc`` ends the request."""
+        if kind != "retry" or attempt >= self.retries:
+            raise self._error(exc, kind) from exc
+        attempt += 1
+        await asyncio.sleep(self._delay(attempt))
+        return attempt
 
     def _next_schema_mode(self, params: dict[str, Any]) -> str | None:
         current = params.get("_schema_mode", _SCHEMA_MODES[0])
@@ -215,6 +217,9 @@ class RemoteChatModel(Model):
             what = (f"kept failing after {self.retries + 1} attempts ({detail}). Is the server running and "
                     "healthy? Start it (e.g. `vllm serve MODEL` or `python -m llama_cpp.server --model FILE`) "
                     "or point --model at a running one.")
+        elif kind == "stream_cut":
+            what = (f"broke off a stream after sending text ({detail}); it was not retried, so no text is "
+                    "repeated. Call again to get a whole answer.")
         elif kind == "bad_request":
             what = f"rejected the request ({detail}). Check the model name and the generate() arguments."
         else:

@@ -198,3 +198,22 @@ def test_stream_yields_pieces_and_reads_usage(server):
     assert pieces == ["Hel", "lo", "!"]
     assert (usage.prompt_tokens, usage.completion_tokens) == (5, 3)
     assert server.bodies[0]["stream_options"] == {"include_usage": True}
+
+
+def test_a_stream_cut_after_text_is_not_retried_and_says_so(server):
+    import asyncio
+
+    class CutModel(OpenAICompatModel):
+        async def _create_stream(self, params):
+            yield {"choices": [{"index": 0, "delta": {"content": "Hel"}, "finish_reason": None}]}
+            import openai
+            raise openai.APIConnectionError(request=None)
+
+    async def collect(model, pieces):
+        async for p in model.stream("hi"):
+            pieces.append(p)
+
+    pieces = []
+    with pytest.raises(ModelServerError, match="broke off a stream after sending text.*not retried"):
+        asyncio.run(collect(CutModel(server.url, "m", backoff=0.01), pieces))
+    assert pieces == ["Hel"]
