@@ -143,7 +143,7 @@ def ensure_bundled(model: BundledModel, *, downloader: Downloader | None = None,
                 fetched = (downloader or _hf_download)(model, folder)
                 if fetched != dest:
                     os.replace(fetched, dest)
-                _verify_or_discard(dest, model, source="the Hugging Face download")
+                _verify_or_discard(dest, model, fail_as="The Hugging Face download")
                 return dest
             except ModelFileError:
                 raise
@@ -194,16 +194,17 @@ def _join(parts: list[Path], dest: Path, model: BundledModel) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def _verify_or_discard(path: Path, model: BundledModel, *, source: str = "the cached file") -> None:
-    """Hash ``path``; keep and mark it when it matches, delete it (and say so) when it does not."""
+def _verify_or_discard(path: Path, model: BundledModel, *, fail_as: str | None = None) -> None:
+    """Hash ``path``; keep and mark it when it matches, delete it when it does not. A mismatch raises when
+    ``fail_as`` names where the file came from; a stale cache file is just rebuilt by the caller."""
     size, digest = _sha256(path)
     if size == model.size and digest == model.sha256:
         _mark_verified(path)
         return
     path.unlink(missing_ok=True)
-    if source != "the cached file":
+    if fail_as is not None:
         raise ModelFileError(
-            f"{source} of {model.name} is {size:,} bytes with sha256 {digest[:16]}…, expected "
+            f"{fail_as} of {model.name} is {size:,} bytes with sha256 {digest[:16]}…, expected "
             f"{model.size:,} bytes / {model.sha256[:16]}…; it was deleted. Install it offline instead: "
             f"{model.install_hint}."
         )

@@ -80,7 +80,7 @@ def test_download_is_used_when_no_parts_are_installed(tmp_path, monkeypatch):
         (folder / "dl.gguf").write_bytes(b"GGUF short")
         return folder / "dl.gguf"
 
-    with pytest.raises(ModelFileError, match="Hugging Face download.*deleted"):
+    with pytest.raises(ModelFileError, match="The Hugging Face download.*deleted"):
         ensure_bundled(model, cache=tmp_path / "c2", downloader=corrupt)
 
 
