@@ -1,33 +1,104 @@
-"""What a workflow's nodes receive: the run's dependencies, injected rather than global.
+"""What a workflow's nodes receive: the run's dependencies and budget, injected rather than global.
 
 Workflows pass a ``RunContext`` as LangGraph's runtime context (``graph.ainvoke(state, context=ctx)``);
-nodes read it from ``runtime.context``. Tests build one around a ``ScriptedModel``.
+nodes read it from ``runtime.context`` and call the model through ``ctx.generate`` / ``ctx.stream_text``,
+which enforce the run's ``Limits`` and count its usage. Tests build one around a ``ScriptedModel``.
+
+Example:
+    >>> import asyncio
+    >>> from agentkit.models.testing import ScriptedModel
+    >>> ctx = RunContext(ScriptedModel(["4", "5"]), limits=Limits(calls=1))
+    >>> asyncio.run(ctx.generate("2+2?")).text
+    '4'
+    >>> asyncio.run(ctx.generate("2+3?"))
+    Traceback (most recent call last):
+    ...
+    agentkit.limits.BudgetExceeded: call limit reached (1 of 1 calls)
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from agentkit.models.base import Model
+from agentkit.limits import BudgetExceeded, Limits
+from agentkit.models.base import Completion, Model
+from agentkit.models.usage import Usage, UsageMeter, track_usage
+from agentkit.types import Message
 
-__all__ = ["RunContext"]
+__all__ = ["Limits", "RunContext"]
 
 
 @dataclass(slots=True)
 class RunContext:
-    """The dependencies of one run.
+    """The dependencies of one run. Make a new one per run: it carries that run's usage and clock.
 
     Attributes:
         model: the model every node calls.
-        temperature: sampling temperature for generation nodes.
+        temperature: sampling temperature for single-answer generation (sampling nodes set their own).
         max_tokens: generation limit per model call.
+        limits: the run's budget (calls, tokens, seconds).
         memory: the experience memory, when the run uses one.
         env: the environment an acting agent steps, when there is one.
+        usage: what this run has spent so far (filled by ``generate`` / ``stream_text``).
     """
 
     model: Model
     temperature: float = 0.0
     max_tokens: int = 512
+    limits: Limits = field(default_factory=Limits)
     memory: Any = None
     env: Any = None
+    usage: UsageMeter = field(default_factory=UsageMeter)
+    started: float | None = None
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds since the run's first model call."""
+        return 0.0 if self.started is None else time.perf_counter() - self.started
+
+    def exceeded(self) -> str | None:
+        """Why the budget is spent, or ``None``."""
+        return self.limits.exceeded(self.usage.usage, seconds=self.elapsed)
+
+    def _check(self) -> None:
+        if self.started is None:
+            self.started = time.perf_counter()
+        if reason := self.exceeded():
+            raise BudgetExceeded(reason)
+
+    async def generate(self, messages: str | Sequence[Message], **options: Any) -> Completion:
+        """``model.generate`` within the budget (``temperature`` and ``max_tokens`` default to the context's).
+
+        Raises:
+            BudgetExceeded: the budget was already spent before this call.
+        """
+        self._check()
+        options.setdefault("temperature", self.temperature)
+        options.setdefault("max_tokens", self.max_tokens)
+        completion = await self.model.generate(messages, **options)
+        self.usage.add(completion.usage)
+        return completion
+
+    async def stream_text(self, messages: str | Sequence[Message], on_piece: Callable[[str], None],
+                          **options: Any) -> str:
+        """Stream a reply within the budget, calling ``on_piece`` for each piece; returns the whole text."""
+        self._check()
+        options.setdefault("temperature", self.temperature)
+        options.setdefault("max_tokens", self.max_tokens)
+        pieces: list[str] = []
+        with track_usage() as meter:
+            try:
+                async for piece in self.model.stream(messages, **options):
+                    pieces.append(piece)
+                    on_piece(piece)
+            finally:
+                self.usage.add(meter.usage)
+        return "".join(pieces)
+
+    @property
+    def spent(self) -> Usage:
+        """This run's usage so far."""
+        return self.usage.usage

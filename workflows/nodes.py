@@ -4,16 +4,45 @@ state update; model calls go through ``runtime.context.model``, events through `
 
 from __future__ import annotations
 
+import functools
 import re
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
 
 from langgraph.runtime import Runtime
 
 from agentkit.context import RunContext
-from agentkit.events import Answer, Thought, Token
+from agentkit.events import Answer, Stopped, Thought, Token
+from agentkit.limits import BudgetExceeded
 from agentkit.workflows.templates import render
 
-__all__ = ["extract_answer", "find_answer", "make_generate"]
+__all__ = ["StopReason", "extract_answer", "find_answer", "first_reason", "guard", "make_generate"]
+
+NodeFn = Callable[..., Awaitable[dict[str, Any]]]
+
+
+def first_reason(old: str | None, new: str | None) -> str | None:
+    """Reducer for ``stop_reason``: the first reason recorded wins (parallel branches may all hit it)."""
+    return old or new
+
+
+#: The state field every workflow has: why the run stopped early (``None`` when it ran to the end).
+StopReason = Annotated[str | None, first_reason]
+
+
+def guard(node: NodeFn) -> NodeFn:
+    """Wrap a node so a spent budget ends it cleanly: ``{"stop_reason": why}`` and a ``Stopped`` event,
+    instead of an exception that would abort the graph. The state must declare ``stop_reason: StopReason``."""
+
+    @functools.wraps(node)
+    async def guarded(state: Any, runtime: Runtime[RunContext]) -> dict[str, Any]:
+        try:
+            return await node(state, runtime)
+        except BudgetExceeded as e:
+            runtime.stream_writer(Stopped(e.reason))
+            return {"stop_reason": e.reason}
+
+    return guarded
 
 _ANSWER = re.compile(r"\banswer\s*(?:is)?\s*[:：]\s*(.+?)\s*$", re.IGNORECASE | re.MULTILINE)
 
@@ -52,16 +81,12 @@ def make_generate(prompt: str, *, node: str = "generate", field: str = "reasonin
     """A node that fills prompt template ``prompt`` from the state, streams the model's reply as ``Token``
     events, and stores the text in ``state[field]``."""
 
+    @guard
     async def generate(state: dict[str, Any], runtime: Runtime[RunContext]) -> dict[str, Any]:
-        ctx = runtime.context
         messages = render(prompt, **{k: v for k, v in state.items() if isinstance(v, str)})
-        pieces = []
-        async for piece in ctx.model.stream(messages, temperature=ctx.temperature, max_tokens=ctx.max_tokens):
-            pieces.append(piece)
-            runtime.stream_writer(Token(node, piece))
-        text = "".join(pieces).strip()
-        runtime.stream_writer(Thought(node, text))
-        return {field: text}
+        text = await runtime.context.stream_text(messages, lambda piece: runtime.stream_writer(Token(node, piece)))
+        runtime.stream_writer(Thought(node, text.strip()))
+        return {field: text.strip()}
 
     generate.__name__ = node
     return generate

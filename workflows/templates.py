@@ -33,5 +33,10 @@ def render(name: str, **values: str) -> list[Message]:
     messages: list[Message] = []
     for role in ("system", "user"):
         if role in templates:
-            messages.append({"role": role, "content": templates[role].format(**values).strip()})
+            try:
+                content = templates[role].format(**values)
+            except KeyError as e:
+                raise UserError(f"Prompt {name!r} ({role}) needs a value for {e.args[0]!r}; "
+                                f"given: {sorted(values)}.") from None
+            messages.append({"role": role, "content": content.strip()})
     return messages

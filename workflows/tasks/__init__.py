@@ -1,0 +1,8 @@
+"""Tasks to measure workflows on: problems, prompts, answer checks and search problems.
+
+``get_task("game24")``, ``get_task("arithmetic")`` or ``get_task("qa")`` (free questions, the default).
+"""
+
+from agentkit.workflows.tasks.base import Problem, Task, get_task
+
+__all__ = ["Problem", "Task", "get_task"]

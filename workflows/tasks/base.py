@@ -1,0 +1,138 @@
+"""The task interface: what a workflow needs to know about a kind of problem.
+
+A task names its prompt templates, pulls an answer out of a reasoning text, may verify an answer without
+knowing the reference (Game of 24 can: the expression either makes 24 from the four numbers or not), scores
+answers against references for evaluation, and describes its problems as search problems for ToT/MCTS.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any
+
+from agentkit.errors import UserError
+from agentkit.workflows.nodes import find_answer
+
+if TYPE_CHECKING:
+    from agentkit.workflows.search.base import SearchConfig, WorldModel
+
+__all__ = ["Problem", "QATask", "Task", "get_task", "parse_number"]
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One problem of a task. ``reference`` is for scoring only; workflows never see it."""
+
+    id: str
+    question: str
+    reference: str | None = None
+
+
+class Task:
+    """Free-form questions: the base every task refines.
+
+    Attributes:
+        name: the task's CLI name.
+        prompts: template names by role (``cot``, ``sample``, ``propose``, ``step``, ``value``, ``vote``,
+            ``judge``, ``reflect``, ``aggregate``, ``refine``); see ``workflows/prompts/``.
+        max_depth: the default search depth in steps.
+    """
+
+    name = "qa"
+    prompts: dict[str, str] = {
+        "cot": "cot", "judge": "judge", "reflect": "reflect", "aggregate": "aggregate", "refine": "refine",
+        "propose": "steps_propose", "step": "steps_next", "value": "steps_value", "vote": "steps_vote",
+        "react": "react",
+    }
+    max_depth = 4
+
+    def prompt(self, role: str) -> str:
+        """The template name for ``role``."""
+        return self.prompts.get(role) or Task.prompts[role]
+
+    def problems(self) -> list[Problem]:
+        """The task's problems, in a fixed order (empty for free questions)."""
+        return []
+
+    def problem(self, key: str) -> Problem:
+        """A problem by id, or a new one whose question is ``key``."""
+        for p in self.problems():
+            if p.id == key:
+                return p
+        return Problem(id="q", question=key)
+
+    def extract(self, text: str) -> str | None:
+        """The final answer in a reasoning text, or ``None``."""
+        return find_answer(text)
+
+    def normalize(self, answer: str) -> str:
+        """A canonical form for voting: numbers compare by value, other text case- and space-insensitively.
+
+        Example:
+            >>> Task().normalize(" $1,200.0 dollars")
+            '1200'
+        """
+        number = parse_number(answer)
+        if number is not None:
+            return str(number)
+        return " ".join(answer.lower().split()).rstrip(".")
+
+    def verify(self, question: str, answer: str) -> tuple[float, str] | None:
+        """A programmatic check of ``answer`` that needs no reference: (score in [0, 1], why), or ``None``
+        when the task has no such verifier (an LLM judge is used instead)."""
+        return None
+
+    def score(self, problem: Problem, answer: str | None) -> bool | None:
+        """Whether ``answer`` is correct against the reference (``None``: no reference to score against)."""
+        if problem.reference is None:
+            return None
+        if answer is None:
+            return False
+        return self.normalize(answer) == self.normalize(problem.reference)
+
+    def search(self, question: str, **options: Any) -> tuple[WorldModel[Any, Any], SearchConfig[Any, Any]]:
+        """The problem as a search problem: a world model and a search config (``options`` go to the
+        config: ``generation``, ``judging``, ``n_evaluate``, ``temperature``)."""
+        from agentkit.workflows.search.steps import StepsConfig, StepsWorld
+
+        return StepsWorld(question, max_steps=self.max_depth, task=self), StepsConfig(self, **options)
+
+
+QATask = Task
+
+_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:/\d+)?")
+
+
+def parse_number(text: str) -> Fraction | None:
+    """The last number in ``text`` as an exact fraction (``$1,200.50`` → 2401/2), or ``None``.
+
+    Example:
+        >>> parse_number("So he pays 3/4 of $20, which is $15.")
+        Fraction(15, 1)
+    """
+    matches = _NUMBER.findall(text.replace("$", ""))
+    if not matches:
+        return None
+    try:
+        return Fraction(matches[-1].replace(",", ""))
+    except (ValueError, ZeroDivisionError):
+        return None
+
+
+def get_task(name: str | Task | None) -> Task:
+    """A task by name: ``qa`` (default), ``game24`` or ``arithmetic``; a ``Task`` passes through."""
+    if isinstance(name, Task):
+        return name
+    if name in (None, "qa"):
+        return Task()
+    if name == "game24":
+        from agentkit.workflows.tasks.game24 import Game24Task
+
+        return Game24Task()
+    if name == "arithmetic":
+        from agentkit.workflows.tasks.arithmetic import ArithmeticTask
+
+        return ArithmeticTask()
+    raise UserError(f"Unknown task {name!r}. Use one of: qa, game24, arithmetic.")
