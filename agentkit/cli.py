@@ -4,24 +4,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 import time
 from collections.abc import Sequence
 from typing import Any
 
-from agentkit import __version__
+from agentkit import __version__, cli_run
 from agentkit.errors import AgentkitError, UserError
-from agentkit.models.usage import Usage, track_usage
+from agentkit.models.usage import track_usage
 
 __all__ = ["main"]
-
-_RUN_EXAMPLES = """examples:
-  agentkit run "A train leaves at 9:40 and arrives at 11:15. How long is the trip?"
-  agentkit run "What is 17 * 23?" --model qwen-0.5b --max-tokens 256
-  agentkit run "Name a prime above 100." --model openai:http://127.0.0.1:8000/v1#qwen
-  AGENTKIT_MODEL=llamacpp:/models/my.gguf agentkit run "..." --json
-"""
 
 _MODELS_EXAMPLES = """examples:
   agentkit models                      # the known models and whether they are installed
@@ -58,15 +50,12 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
     fmt = argparse.RawDescriptionHelpFormatter
 
-    run = sub.add_parser("run", help="answer one question through a workflow", epilog=_RUN_EXAMPLES,
-                         formatter_class=fmt, description="Answer one question through a reasoning workflow.")
-    run.add_argument("question", help="the question to answer")
+    run = sub.add_parser("run", help="answer a question (or a task's problems) through a workflow",
+                         epilog=cli_run.EXAMPLES, formatter_class=fmt,
+                         description="Answer a question, or a task's problems, through a reasoning workflow.")
     _add_model_flag(run)
-    run.add_argument("--workflow", default="cot", help="workflow name or module:function (default: cot)")
-    run.add_argument("--max-tokens", type=int, default=512, help="generation limit per model call (default: 512)")
-    run.add_argument("--temperature", type=float, default=0.0, help="sampling temperature (default: 0, greedy)")
-    run.add_argument("--json", action="store_true", help="print the final state and usage as JSON, nothing else")
-    run.set_defaults(handler=_run)
+    cli_run.add_run_arguments(run)
+    run.set_defaults(handler=cli_run.run_command)
 
     models = sub.add_parser("models", help="list known models, or resolve and check one", epilog=_MODELS_EXAMPLES,
                             formatter_class=fmt, description="List known models, or resolve, load and time one.")
@@ -80,46 +69,6 @@ def _parser() -> argparse.ArgumentParser:
 def _add_model_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-m", "--model", default=None,
                         help="model spec (default: $AGENTKIT_MODEL, else qwen-1.5b); see `agentkit models`")
-
-
-async def _run(args: argparse.Namespace) -> int:
-    from rich.console import Console
-    from rich.panel import Panel
-
-    from agentkit.context import RunContext
-    from agentkit.events import Answer, Token
-    from agentkit.models.registry import load_model
-    from agentkit.workflows.registry import get_builder
-
-    console = Console(quiet=args.json)
-    model = load_model(args.model)
-    graph = get_builder(args.workflow)()
-    with console.status(f"Loading {model.name}…"):
-        await model.load()
-    console.print(f"[dim]model {model.name} ({model.backend}) · workflow {args.workflow}[/]")
-    ctx = RunContext(model, temperature=args.temperature, max_tokens=args.max_tokens)
-    state: dict[str, Any] = {}
-    try:
-        with track_usage() as meter:
-            async for mode, chunk in graph.astream({"question": args.question}, context=ctx,
-                                                   stream_mode=["custom", "values"]):
-                if mode == "values":
-                    state = chunk
-                elif isinstance(chunk, Token):
-                    console.print(chunk.text, end="", style="dim", highlight=False, markup=False)
-                elif isinstance(chunk, Answer):
-                    console.print()
-                    if chunk.text is not None:
-                        console.print(Panel(chunk.text, title="Answer", border_style="green", expand=False))
-                    else:
-                        console.print(f"[yellow]No answer:[/] {chunk.reason}")
-    finally:
-        await model.aclose()
-    if args.json:
-        print(json.dumps({"state": state, "usage": _usage_dict(meter.usage)}, default=str))
-    else:
-        console.print(_usage_table(meter.usage))
-    return 0
 
 
 async def _models(args: argparse.Namespace) -> int:
@@ -176,23 +125,6 @@ def _known_models_table() -> Any:
                   if len(parts) == m.parts else f"[yellow]not installed[/]: {escape(m.install_hint)}")
         name = f"{m.name} (default)" if m.name == DEFAULT_BUNDLED else m.name
         table.add_row(name, m.title, f"{m.size / 1e9:.2f} GB", m.use, status)
-    return table
-
-
-def _usage_dict(usage: Usage) -> dict[str, Any]:
-    return {"calls": usage.calls, "prompt_tokens": usage.prompt_tokens, "cached_tokens": usage.cached_tokens,
-            "completion_tokens": usage.completion_tokens, "seconds": round(usage.seconds, 3)}
-
-
-def _usage_table(usage: Usage) -> Any:
-    from rich.table import Table
-
-    table = Table(title="Usage", title_justify="left")
-    for column in ("calls", "prompt tokens", "cached", "completion tokens", "seconds", "tokens/s"):
-        table.add_column(column, justify="right")
-    rate = usage.completion_tokens / usage.seconds if usage.seconds else 0.0
-    table.add_row(str(usage.calls), str(usage.prompt_tokens), str(usage.cached_tokens),
-                  str(usage.completion_tokens), f"{usage.seconds:.2f}", f"{rate:.1f}")
     return table
 
 

@@ -12,15 +12,18 @@ Example:
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
+from langgraph.runtime import Runtime
 
 from agentkit.context import RunContext
-from agentkit.workflows.nodes import extract_answer, make_generate
+from agentkit.events import Answer
+from agentkit.workflows.nodes import StopReason, make_generate
+from agentkit.workflows.tasks import Task, get_task
 
-__all__ = ["CoTState", "build"]
+__all__ = ["CoTState", "build", "make_extract"]
 
 
 class CoTState(TypedDict, total=False):
@@ -28,14 +31,34 @@ class CoTState(TypedDict, total=False):
     reasoning: str
     answer: str | None
     error: str | None
+    stop_reason: StopReason
 
 
-def build() -> CompiledStateGraph:
-    """Build the CoT graph: ``generate`` (streams the reasoning) → ``extract`` (finds the answer)."""
+def make_extract(task: Task, *, node: str = "extract"):
+    """A node pulling the task's answer out of ``state["reasoning"]``; a missing one is recorded, not raised."""
+
+    async def extract(state: dict[str, Any], runtime: Runtime[RunContext]) -> dict[str, Any]:
+        answer = task.extract(state.get("reasoning", ""))
+        reason = "" if answer else state.get("stop_reason") or "the model gave no 'Answer:' line"
+        runtime.stream_writer(Answer(answer, reason))
+        return {"answer": answer, "error": reason or None}
+
+    extract.__name__ = node
+    return extract
+
+
+def build(*, task: str | Task | None = None, checkpointer: Any = None) -> CompiledStateGraph:
+    """Build the CoT graph: ``generate`` (streams the reasoning) → ``extract`` (finds the answer).
+
+    Args:
+        task: ``qa`` (default), ``game24``, ``arithmetic`` or a ``Task``: picks the prompt and the answer format.
+        checkpointer: a LangGraph checkpointer so an interrupted run resumes.
+    """
+    task = get_task(task)
     graph = StateGraph(CoTState, context_schema=RunContext)
-    graph.add_node("generate", make_generate("cot"))
-    graph.add_node("extract", extract_answer)
+    graph.add_node("generate", make_generate(task.prompt("cot")))
+    graph.add_node("extract", make_extract(task))
     graph.add_edge(START, "generate")
     graph.add_edge("generate", "extract")
     graph.add_edge("extract", END)
-    return graph.compile()
+    return graph.compile(checkpointer=checkpointer)

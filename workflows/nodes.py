@@ -4,19 +4,29 @@ state update; model calls go through ``runtime.context.model``, events through `
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import re
+from collections import Counter
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NotRequired, TypedDict
 
 from langgraph.runtime import Runtime
 
 from agentkit.context import RunContext
-from agentkit.events import Answer, Stopped, Thought, Token
+from agentkit.errors import UserError
+from agentkit.events import Answer, Prune, Score, Stopped, Thought, Token
 from agentkit.limits import BudgetExceeded
+from agentkit.types import Message
 from agentkit.workflows.templates import render
 
-__all__ = ["StopReason", "extract_answer", "find_answer", "first_reason", "guard", "make_generate"]
+if TYPE_CHECKING:
+    from agentkit.workflows.tasks.base import Task
+
+__all__ = [
+    "Candidate", "StopReason", "best", "extract_answer", "find_answer", "first_reason", "guard", "make_generate",
+    "make_sample", "make_score", "make_vote", "select_best", "task_messages", "vote",
+]
 
 NodeFn = Callable[..., Awaitable[dict[str, Any]]]
 
@@ -98,3 +108,159 @@ async def extract_answer(state: dict[str, Any], runtime: Runtime[RunContext]) ->
     reason = "" if answer else "the model gave no 'Answer:' line"
     runtime.stream_writer(Answer(answer, reason))
     return {"answer": answer, "error": reason or None}
+
+
+# --- candidate answers: sample, score, vote, select -------------------------------------------------------
+
+
+class Candidate(TypedDict):
+    """One candidate solution: its text, the answer found in it, and its score once scored."""
+
+    text: str
+    answer: str | None
+    score: NotRequired[float]
+    feedback: NotRequired[str]
+    origin: NotRequired[str]
+
+
+def task_messages(task: Task, role: str, *, lessons: list[str] | None = None, **values: str) -> list[Message]:
+    """Render the task's template for ``role``; ``lessons`` (reflections) are appended to the system message."""
+    messages = render(task.prompt(role), **values)
+    if lessons:
+        note = "\n\nLessons from your earlier failed attempts:\n" + "\n".join(f"- {x}" for x in lessons)
+        messages[0] = {"role": messages[0]["role"], "content": messages[0]["content"] + note}
+    return messages
+
+
+def make_sample(task: Task, *, n: int, temperature: float = 0.7, role: str = "cot", node: str = "sample"):
+    """A node sampling ``n`` solutions in one call (the backend's native ``n`` where it has one) into
+    ``state["candidates"]``; a sample without an answer is kept, with ``answer=None``."""
+
+    @guard
+    async def sample(state: dict[str, Any], runtime: Runtime[RunContext]) -> dict[str, Any]:
+        messages = task_messages(task, role, question=state["question"])
+        completion = await runtime.context.generate(messages, n=n, temperature=temperature)
+        candidates: list[Candidate] = []
+        for text in completion.texts:
+            runtime.stream_writer(Thought(node, text.strip()))
+            answer = task.extract(text)
+            if answer is None:
+                runtime.stream_writer(Prune(node, text.strip()[-80:], "no answer found in the sample"))
+            candidates.append({"text": text.strip(), "answer": answer, "origin": node})
+        return {"candidates": candidates}
+
+    sample.__name__ = node
+    return sample
+
+
+def vote(task: Task, candidates: list[Candidate]) -> tuple[str | None, dict[str, int], str]:
+    """Majority vote over the candidates' answers, compared in the task's normal form.
+
+    Ties go to the answer that appeared first; samples without an answer do not vote.
+
+    Example:
+        >>> from agentkit.workflows.tasks import Task
+        >>> c = [{"text": "", "answer": a} for a in ["8", "$8.00", "9", None]]
+        >>> vote(Task(), c)
+        ('8', {'8': 2, '9': 1}, '')
+    """
+    counts: Counter[str] = Counter()
+    first: dict[str, str] = {}
+    for c in candidates:
+        if c["answer"] is None:
+            continue
+        key = task.normalize(c["answer"])
+        counts[key] += 1
+        first.setdefault(key, c["answer"])
+    if not counts:
+        return None, {}, f"none of the {len(candidates)} samples gave an answer"
+    top = max(counts.values())
+    winner = next(key for key in first if counts[key] == top)  # insertion order: first seen wins a tie
+    return first[winner], dict(counts), ""
+
+
+def make_vote(task: Task, *, node: str = "vote"):
+    """A node electing ``state["answer"]`` by majority over ``state["candidates"]``."""
+
+    async def vote_node(state: dict[str, Any], runtime: Runtime[RunContext]) -> dict[str, Any]:
+        answer, counts, reason = vote(task, state.get("candidates", []))
+        for key, count in counts.items():
+            runtime.stream_writer(Score(node, key, count / max(sum(counts.values()), 1), f"{count} votes"))
+        runtime.stream_writer(Answer(answer, reason))
+        return {"answer": answer, "votes": counts, "error": reason or None}
+
+    vote_node.__name__ = node
+    return vote_node
+
+
+Verifier = Callable[[str, str], "tuple[float, str] | float | bool | None"]
+
+
+def make_score(task: Task, *, verifier: str | Verifier = "auto", node: str = "score"):
+    """A node scoring each unscored candidate in [0, 1].
+
+    ``verifier``: ``"task"`` (the task's programmatic check), ``"llm"`` (an LLM judge, one call per
+    candidate, issued concurrently), ``"auto"`` (the task's check when it has one, else the judge) or a
+    function ``(question, answer) -> score | (score, feedback)``. A candidate with no answer scores 0.
+    """
+
+    async def judge(ctx: RunContext, question: str, c: Candidate) -> tuple[float, str]:
+        messages = task_messages(task, "judge", question=question, candidate=c["text"])
+        text = (await ctx.generate(messages, max_tokens=256)).text
+        found = _JUDGE_SCORE.findall(text)
+        if not found:
+            return 0.5, "the judge gave no score; neutral 0.5"
+        return min(float(found[-1]), 10.0) / 10.0, text.strip().splitlines()[-1][:200]
+
+    async def score_one(ctx: RunContext, question: str, c: Candidate) -> tuple[float, str]:
+        if c["answer"] is None:
+            return 0.0, "no answer to check"
+        if callable(verifier):
+            return _as_score(verifier(question, c["answer"]))
+        checked = task.verify(question, c["answer"]) if verifier in ("auto", "task") else None
+        if checked is not None:
+            return checked
+        if verifier == "task":
+            raise UserError(f"Task {task.name!r} has no programmatic verifier; use verifier='llm'.")
+        return await judge(ctx, question, c)
+
+    @guard
+    async def score(state: dict[str, Any], runtime: Runtime[RunContext]) -> dict[str, Any]:
+        candidates = [dict(c) for c in state.get("candidates", [])]
+        todo = [c for c in candidates if "score" not in c]
+        results = await asyncio.gather(*(score_one(runtime.context, state["question"], c) for c in todo))  # type: ignore[arg-type]
+        for c, (value, feedback) in zip(todo, results, strict=True):
+            c["score"], c["feedback"] = value, feedback
+            runtime.stream_writer(Score(node, c["answer"] or "(no answer)", value, feedback))
+        return {"candidates": candidates}
+
+    score.__name__ = node
+    return score
+
+
+_JUDGE_SCORE = re.compile(r"score\s*[:=]?\s*(\d+(?:\.\d+)?)", re.IGNORECASE)
+
+
+def _as_score(result: tuple[float, str] | float | bool | None) -> tuple[float, str]:
+    if isinstance(result, tuple):
+        return float(result[0]), str(result[1])
+    if result is None:
+        return 0.0, "the verifier returned nothing"
+    return float(result), "verifier"
+
+
+def best(candidates: list[Candidate]) -> Candidate | None:
+    """The highest-scoring candidate with an answer (the first one on a tie)."""
+    scored = [c for c in candidates if c["answer"] is not None]
+    return max(scored, key=lambda c: c.get("score", 0.0)) if scored else None
+
+
+async def select_best(state: dict[str, Any], runtime: Runtime[RunContext]) -> dict[str, Any]:
+    """Set ``state["answer"]`` to the best-scored candidate's answer."""
+    top = best(state.get("candidates", []))
+    if top is None:
+        reason = state.get("stop_reason") or f"none of {len(state.get('candidates', []))} candidates gave an answer"
+        runtime.stream_writer(Answer(None, reason))
+        return {"answer": None, "error": reason}
+    runtime.stream_writer(Answer(top["answer"], ""))
+    return {"answer": top["answer"], "score": top.get("score"), "error": None}

@@ -1,25 +1,36 @@
 """Workflow names and import paths → graph builders.
 
 Built-in workflows are registered by name; any other is given as ``package.module:function``, a function
-that returns a compiled LangGraph graph (see ``cot.build`` for the shape).
+taking keyword options (``task``, ``checkpointer``, its own) and returning a compiled LangGraph graph whose
+context schema is ``RunContext`` (see ``cot.build`` and ``examples/`` for the shape).
 """
 
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import Callable
+from typing import Any
 
 from langgraph.graph.state import CompiledStateGraph
 
 from agentkit.errors import UserError
 
-__all__ = ["WORKFLOWS", "get_builder"]
+__all__ = ["WORKFLOWS", "build_workflow", "get_builder"]
 
-Builder = Callable[[], CompiledStateGraph]
+Builder = Callable[..., CompiledStateGraph]
 
 WORKFLOWS: dict[str, str] = {
     "cot": "agentkit.workflows.cot:build",
+    "sc": "agentkit.workflows.self_consistency:build",
+    "best-of-n": "agentkit.workflows.best_of_n:build",
+    "react": "agentkit.workflows.react:build",
+    "reflexion": "agentkit.workflows.reflexion:build",
+    "tot": "agentkit.workflows.tot:build",
+    "got": "agentkit.workflows.got:build",
+    "mcts": "agentkit.workflows.mcts:build",
 }
+ALIASES = {"self-consistency": "sc", "bon": "best-of-n", "best_of_n": "best-of-n"}
 
 
 def get_builder(name: str) -> Builder:
@@ -29,7 +40,7 @@ def get_builder(name: str) -> Builder:
         >>> get_builder("cot").__module__
         'agentkit.workflows.cot'
     """
-    path = WORKFLOWS.get(name, name)
+    path = WORKFLOWS.get(ALIASES.get(name, name), name)
     module_name, colon, attr = path.partition(":")
     if not colon:
         raise UserError(f"Unknown workflow {name!r}. Use one of {sorted(WORKFLOWS)} or an import path module:function.")
@@ -41,3 +52,28 @@ def get_builder(name: str) -> Builder:
     if not callable(builder):
         raise UserError(f"{module_name!r} has no function {attr!r} to build the workflow.")
     return builder
+
+
+def build_workflow(name: str, **options: Any) -> CompiledStateGraph:
+    """Build workflow ``name`` with ``options``; options it does not take are refused with the ones it does.
+
+    ``None`` values mean "not given" and are dropped, so callers can pass every flag they have.
+
+    Example:
+        >>> build_workflow("sc", n=3, algo=None).get_graph().nodes.keys() >= {"sample", "vote"}
+        True
+    """
+    builder = get_builder(name)
+    given = {k: v for k, v in options.items() if v is not None}
+    params = inspect.signature(builder).parameters
+    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        unknown = sorted(set(given) - set(params))
+        if unknown:
+            takes = ", ".join(p for p in params if p != "checkpointer") or "no options"
+            flags = ", ".join("--" + u.replace("_", "-") for u in unknown)
+            raise UserError(f"Workflow {name!r} does not take {flags}. It takes: {takes}.")
+    graph = builder(**given)
+    if not hasattr(graph, "astream"):
+        raise UserError(f"Workflow {name!r}'s builder returned {type(graph).__name__}, not a compiled graph; "
+                        "end it with `return graph.compile(checkpointer=checkpointer)`.")
+    return graph

@@ -73,7 +73,7 @@ def test_graph_drawing_matches_the_snapshot():
 def test_workflows_resolve_by_name_or_import_path():
     assert get_builder("cot") is build
     assert get_builder("agentkit.workflows.cot:build") is build
-    with pytest.raises(UserError, match="Unknown workflow 'tot'"):
-        get_builder("tot")
+    with pytest.raises(UserError, match="Unknown workflow 'treeofthought'"):
+        get_builder("treeofthought")
     with pytest.raises(UserError, match="Cannot import workflow module 'nope'"):
         get_builder("nope:build")

@@ -1,0 +1,230 @@
+"""``agentkit run``: one question, or a task's problems, through a workflow, printing its events."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+from typing import Any
+
+from agentkit.errors import UserError
+from agentkit.models.usage import Usage
+
+__all__ = ["add_run_arguments", "run_command"]
+
+EXAMPLES = """examples:
+  agentkit run "A train leaves at 9:40 and arrives at 11:15. How long is the trip?"
+  agentkit run "What is 17 * 23?" --workflow react
+  agentkit run "What is 17 * 23?" --workflow sc --n 5 --model qwen-0.5b
+  agentkit run --task game24 "4 9 10 13" --workflow tot --algo beam --width 3
+  agentkit run --task game24 --limit 5 --workflow mcts --iterations 8 --max-calls 60
+  agentkit run --task arithmetic --limit 3 --workflow reflexion --trials 2
+  agentkit run "..." --workflow mypkg.flows:build --option rounds=2
+  agentkit run --task game24 --limit 3 --workflow tot --checkpoint runs/ck.sqlite --thread t1   # rerun to resume
+  AGENTKIT_MODEL=openai:http://127.0.0.1:8000/v1#qwen agentkit run "..." --json
+"""
+
+#: CLI flag → builder option, for the options several workflows share.
+_OPTIONS = ("algo", "n", "k", "breadth", "width", "threshold", "iterations", "generation", "judging",
+            "n_evaluate", "verifier", "keep", "refine_rounds", "max_trials", "max_steps", "max_depth")
+
+
+def add_run_arguments(run: argparse.ArgumentParser) -> None:
+    run.add_argument("question", nargs="?", help="the question (with --task game24: the four numbers)")
+    run.add_argument("--workflow", default="cot",
+                     help="cot, sc, best-of-n, react, reflexion, tot, got, mcts, or module:function (default: cot)")
+    run.add_argument("--task", default=None, help="qa (default), game24 or arithmetic")
+    run.add_argument("--limit", type=int, default=None, help="with --task and no question: run this many problems")
+    run.add_argument("--problem", default=None, help="with --task: run the problem with this id")
+    run.add_argument("--max-tokens", type=int, default=512, help="generation limit per model call (default: 512)")
+    run.add_argument("--temperature", type=float, default=0.0, help="temperature of single answers (default: 0)")
+    search = run.add_argument_group("workflow options (each workflow takes some of them)")
+    search.add_argument("--algo", choices=["bfs", "dfs", "beam", "mcts"], help="tot: the search algorithm")
+    search.add_argument("--n", type=int, help="sc, best-of-n: samples")
+    search.add_argument("--k", type=int, help="tot, mcts: actions proposed per expansion; got: first thoughts")
+    search.add_argument("--breadth", type=int, help="tot bfs: states kept per level")
+    search.add_argument("--width", type=int, help="tot beam: beam width")
+    search.add_argument("--threshold", type=float, help="tot dfs: prune children valued under this")
+    search.add_argument("--depth", dest="max_depth", type=int, help="tot, mcts: steps at most")
+    search.add_argument("--iterations", type=int, help="mcts: rounds")
+    search.add_argument("--generation", choices=["propose", "sample"], help="tot, mcts: how steps are made")
+    search.add_argument("--judging", choices=["value", "vote"], help="tot, mcts: how states are judged")
+    search.add_argument("--n-evaluate", type=int, help="tot, mcts: samples per value or vote")
+    search.add_argument("--verifier", choices=["auto", "task", "llm"], help="best-of-n, got, reflexion")
+    search.add_argument("--keep", type=int, help="got: thoughts kept and aggregated")
+    search.add_argument("--refine-rounds", type=int, help="got: refinements at most")
+    search.add_argument("--trials", dest="max_trials", type=int, help="reflexion: trials at most")
+    search.add_argument("--max-steps", type=int, help="react: actions at most")
+    search.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                        help="any other builder option (for your own workflows); repeatable")
+    budget = run.add_argument_group("budget (per problem; the run stops cleanly and says why)")
+    budget.add_argument("--max-calls", type=int, help="model calls at most")
+    budget.add_argument("--max-total-tokens", type=int, help="prompt + completion tokens at most")
+    budget.add_argument("--time-limit", type=float, help="seconds at most")
+    ck = run.add_argument_group("checkpointing")
+    ck.add_argument("--checkpoint", help="SQLite file for checkpoints; an interrupted run resumes on rerun")
+    ck.add_argument("--thread", default="run", help="checkpoint thread name (default: run)")
+    run.add_argument("--json", action="store_true", help="print the final state(s) and usage as JSON, nothing else")
+    run.add_argument("-v", "--verbose", action="store_true", help="also print node start/end and full thoughts")
+
+
+def _builder_options(args: argparse.Namespace, task: Any) -> dict[str, Any]:
+    options: dict[str, Any] = {name: getattr(args, name) for name in _OPTIONS}
+    if args.task is not None:
+        options["task"] = task
+    for item in args.option:
+        key, eq, value = item.partition("=")
+        if not eq or not key:
+            raise UserError(f"--option takes KEY=VALUE, not {item!r}.")
+        options[key.replace("-", "_")] = _literal(value)
+    return options
+
+
+def _literal(value: str) -> Any:
+    with contextlib.suppress(ValueError):
+        return json.loads(value)
+    return value
+
+
+def _problems(task: Any, args: argparse.Namespace) -> list[Any]:
+    if args.question is not None:
+        return [task.problem(args.question)]
+    if args.problem is not None:
+        return [task.problem(args.problem)]
+    if task.name == "qa":
+        raise UserError("Give a question, or a task with --task game24|arithmetic.")
+    sample = getattr(task, "sample", None)
+    count = args.limit or 1
+    return sample(count) if sample else task.problems()[:count]
+
+
+async def run_command(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from agentkit.context import RunContext
+    from agentkit.limits import Limits
+    from agentkit.models.registry import load_model
+    from agentkit.runtime import open_checkpointer
+    from agentkit.workflows.registry import build_workflow
+    from agentkit.workflows.tasks import get_task
+
+    console = Console(quiet=args.json)
+    task = get_task(args.task)
+    problems = _problems(task, args)
+    limits = Limits(calls=args.max_calls, tokens=args.max_total_tokens, seconds=args.time_limit)
+    options = _builder_options(args, task)
+    model = load_model(args.model)
+    results: list[dict[str, Any]] = []
+    async with contextlib.AsyncExitStack() as stack:
+        if args.checkpoint:
+            options["checkpointer"] = await stack.enter_async_context(open_checkpointer(args.checkpoint))
+        graph = build_workflow(args.workflow, **options)
+        with console.status(f"Loading {model.name}…"):
+            await model.load()
+        stack.push_async_callback(model.aclose)
+        console.print(f"[dim]model {model.name} ({model.backend}) · workflow {args.workflow} · task {task.name}[/]")
+        for i, problem in enumerate(problems, 1):
+            if len(problems) > 1:
+                console.rule(f"[{i}/{len(problems)}] {problem.id}: {problem.question}")
+            ctx = RunContext(model, temperature=args.temperature, max_tokens=args.max_tokens, limits=limits)
+            thread = f"{args.thread}/{problem.id}" if args.checkpoint else None
+            state = await _stream(console, graph, {"question": problem.question}, ctx, thread, args.verbose)
+            correct = task.score(problem, state.get("answer"))
+            if correct is not None:
+                console.print("[green]✓ correct[/]" if correct else
+                              f"[red]✗ wrong[/] [dim](a reference answer: {problem.reference})[/]", highlight=False)
+            results.append({"problem": problem.id, "question": problem.question, "state": state,
+                            "correct": correct, "usage": ctx.spent})
+    total = sum((r["usage"] for r in results), Usage())
+    if args.json:
+        runs = [{**r, "usage": _usage_dict(r["usage"])} for r in results]
+        out = runs[0] if len(runs) == 1 else {"runs": runs, "usage": _usage_dict(total)}
+        print(json.dumps(out, default=str))
+        return 0
+    if len(results) > 1:
+        console.print(_summary_table(results))
+    console.print(usage_table(total))
+    return 0
+
+
+async def _stream(console: Any, graph: Any, inputs: dict[str, Any], ctx: Any, thread: str | None,
+                  verbose: bool) -> dict[str, Any]:
+    from rich.markup import escape
+    from rich.panel import Panel
+
+    from agentkit.events import (
+        Action, Answer, Done, NodeEnd, NodeStart, Observation, Prune, Score, Stopped, Thought, Token,
+    )
+    from agentkit.runtime import stream_run
+
+    streamed: set[str] = set()
+    state: dict[str, Any] = {}
+
+    def line(text: str, style: str = "") -> None:
+        text = text if verbose else " ".join(text.split())[:200]
+        console.print(f"[{style}]{escape(text)}[/]" if style else escape(text), highlight=False)
+
+    async for event in stream_run(graph, inputs, ctx, thread_id=thread):
+        match event:
+            case Token(node, text):
+                streamed.add(node)
+                console.print(text, end="", style="dim", highlight=False, markup=False)
+            case Thought(node, text):
+                if node in streamed:
+                    console.print()
+                else:
+                    line(f"· {node}: {text}", "dim")
+            case Action(_, text, valid):
+                line(f"→ {text}" + ("" if valid else "  (invalid)"), "cyan" if valid else "yellow")
+            case Observation(_, text):
+                line(f"  {text}", "")
+            case Score(node, item, value, detail):
+                line(f"  {node} {value:.2f}  {item}" + (f"  ({detail})" if detail else ""), "blue")
+            case Prune(node, item, reason):
+                line(f"  ✂ {item}: {reason}", "dim")
+            case Stopped(reason):
+                line(f"stopped: {reason}", "yellow")
+            case Answer(text, reason):
+                if text is not None:
+                    console.print(Panel(escape(text), title="Answer", border_style="green", expand=False))
+                else:
+                    console.print(f"[yellow]No answer:[/] {escape(reason)}")
+            case NodeStart(node) | NodeEnd(node) if verbose:
+                line(f"[{type(event).__name__} {node}]", "dim")
+            case Done(final):
+                state = final
+    return state
+
+
+def _summary_table(results: list[dict[str, Any]]) -> Any:
+    from rich.table import Table
+
+    scored = [r for r in results if r["correct"] is not None]
+    wins = sum(bool(r["correct"]) for r in scored)
+    caption = f"solved {wins} of {len(scored)} ({wins / len(scored):.0%})" if scored else None
+    table = Table(title="Problems", title_justify="left", caption=caption, caption_justify="left")
+    for column in ("problem", "answer", "correct", "calls", "tokens", "seconds", "stopped because"):
+        table.add_column(column, justify="right" if column in ("calls", "tokens", "seconds") else "left")
+    for r in results:
+        u: Usage = r["usage"]
+        mark = {True: "[green]yes[/]", False: "[red]no[/]", None: "-"}[r["correct"]]
+        table.add_row(r["problem"], str(r["state"].get("answer")), mark, str(u.calls), str(u.total_tokens),
+                      f"{u.seconds:.1f}", str(r["state"].get("stop_reason") or ""))
+    return table
+
+
+def _usage_dict(usage: Usage) -> dict[str, Any]:
+    return {"calls": usage.calls, "prompt_tokens": usage.prompt_tokens, "cached_tokens": usage.cached_tokens,
+            "completion_tokens": usage.completion_tokens, "seconds": round(usage.seconds, 3)}
+
+
+def usage_table(usage: Usage) -> Any:
+    from rich.table import Table
+
+    table = Table(title="Usage", title_justify="left")
+    for column in ("calls", "prompt tokens", "cached", "completion tokens", "seconds", "tokens/s"):
+        table.add_column(column, justify="right")
+    rate = usage.completion_tokens / usage.seconds if usage.seconds else 0.0
+    table.add_row(str(usage.calls), str(usage.prompt_tokens), str(usage.cached_tokens),
+                  str(usage.completion_tokens), f"{usage.seconds:.2f}", f"{rate:.1f}")
+    return table

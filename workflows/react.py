@@ -1,0 +1,190 @@
+"""ReAct: thought / action / observation over an environment (``ctx.env``) or Python tools.
+
+Each turn the model writes ``Thought: …`` and ``Action: …``; the action is checked against the admissible
+actions when the environment lists them, then stepped. Model mistakes are observations, not crashes: a reply
+without an action gets a format reminder, an inadmissible action gets the list of valid ones, a failing tool
+its error, and the agent goes on until it finishes, ``max_steps`` pass, or ``max_parse_failures`` replies in
+a row had no action. The history is a growing chat, so the prompt prefix stays stable for KV reuse.
+
+Example:
+    >>> import asyncio
+    >>> from agentkit.context import RunContext
+    >>> from agentkit.models.testing import ScriptedModel
+    >>> model = ScriptedModel(["Thought: multiply.\\nAction: calculator[17 * 23]",
+    ...                        "Thought: done.\\nAction: finish[391]"])
+    >>> final = asyncio.run(build().ainvoke({"question": "What is 17 * 23?"}, context=RunContext(model)))
+    >>> final["answer"], [s["observation"] for s in final["steps"]]
+    ('391', ['391', 'Final answer: 391'])
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any, TypedDict
+
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.runtime import Runtime
+
+from agentkit.context import RunContext
+from agentkit.envs.base import Env
+from agentkit.envs.tools import Tool, ToolEnv, calculator
+from agentkit.events import Action, Answer, Observation, Stopped, Thought
+from agentkit.types import Message
+from agentkit.workflows.nodes import StopReason, guard, task_messages
+from agentkit.workflows.tasks import Task, get_task
+
+__all__ = ["ReActState", "Step", "build", "parse_reply"]
+
+_THOUGHT = re.compile(r"thought\s*:\s*(.*?)(?=\n\s*action\s*:|\Z)", re.IGNORECASE | re.DOTALL)
+_ACTION = re.compile(r"action\s*:\s*(.+)", re.IGNORECASE)
+_BARE_CALL = re.compile(r"^\s*([A-Za-z_]\w*\[.*\])\s*$", re.MULTILINE)
+
+
+class Step(TypedDict):
+    thought: str
+    action: str | None
+    observation: str
+    valid: bool
+
+
+class ReActState(TypedDict, total=False):
+    question: str
+    opening: str
+    admissible: list[str] | None
+    steps: list[Step]
+    parse_failures: int
+    done: bool
+    won: bool
+    reward: float
+    answer: str | None
+    error: str | None
+    stop_reason: StopReason
+
+
+def parse_reply(text: str) -> tuple[str, str | None]:
+    """A reply's thought and action (``None`` when it has no recognisable action).
+
+    Example:
+        >>> parse_reply("Thought: add them.\\nAction: calculator[2 + 3]\\nObservation: 5")
+        ('add them.', 'calculator[2 + 3]')
+        >>> parse_reply("I think the answer is 5.")
+        ('I think the answer is 5.', None)
+    """
+    text = text.replace("**", "")
+    thought_match = _THOUGHT.search(text)
+    actions = _ACTION.findall(text)
+    action = actions[0].strip().strip("`").strip() if actions else None
+    if action is None and (bare := _BARE_CALL.findall(text)):
+        action = bare[-1].strip()
+    thought = thought_match.group(1).strip() if thought_match else text.split("Action")[0].strip()
+    return thought, action or None
+
+
+def build(*, task: str | Task | None = None, tools: Sequence[Tool] = (calculator,), max_steps: int = 10,
+          max_parse_failures: int = 3, checkpointer: Any = None) -> CompiledStateGraph:
+    """Build the ReAct graph: ``reset`` → (``think`` → ``act``)* → ``finish``.
+
+    Args:
+        task: supplies the ``react`` prompt (``qa`` by default).
+        tools: the tools used when the run's context has no environment (``ctx.env``).
+        max_steps: actions at most.
+        max_parse_failures: replies in a row without an action before giving up.
+        checkpointer: a LangGraph checkpointer so an interrupted run resumes.
+    """
+    task = get_task(task)
+
+    def env_of(ctx: RunContext, question: str) -> Env | ToolEnv:
+        return ctx.env if ctx.env is not None else ToolEnv(tools, task=question)
+
+    async def reset(state: ReActState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+        env = env_of(runtime.context, state["question"])
+        obs = await env.reset(None if runtime.context.env is not None else state["question"])
+        if obs.text:
+            runtime.stream_writer(Observation("reset", obs.text))
+        return {"opening": obs.text, "admissible": obs.admissible, "steps": [], "parse_failures": 0,
+                "done": False, "won": False, "reward": 0.0}
+
+    def messages(state: ReActState, env: Any) -> list[Message]:
+        actions = env.describe() if isinstance(env, ToolEnv) else "the actions the environment lists"
+        opening = state.get("opening") or ""
+        if state.get("admissible") and not state.get("steps"):
+            opening += "\nAdmissible actions: " + ", ".join(state["admissible"] or [])
+        chat = task_messages(task, "react", actions=actions, goal=state["question"], observation=opening)
+        for step in state.get("steps", []):
+            reply = f"Thought: {step['thought']}" + (f"\nAction: {step['action']}" if step["action"] else "")
+            chat.append({"role": "assistant", "content": reply})
+            chat.append({"role": "user", "content": f"Observation: {step['observation']}"})
+        return chat
+
+    @guard
+    async def think(state: ReActState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+        env = env_of(runtime.context, state["question"])
+        completion = await runtime.context.generate(messages(state, env), stop=["\nObservation", "Observation:"])
+        thought, action = parse_reply(completion.text)
+        runtime.stream_writer(Thought("think", thought))
+        step: Step = {"thought": thought, "action": action, "observation": "", "valid": action is not None}
+        return {"steps": [*state.get("steps", []), step]}
+
+    async def act(state: ReActState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+        steps = [dict(s) for s in state["steps"]]
+        step = steps[-1]
+        update: dict[str, Any] = {"steps": steps}
+        admissible = state.get("admissible")
+        if step["action"] is None:
+            step["observation"] = ("Your reply had no action. Reply with 'Thought: ...' and then 'Action: ...' "
+                                   "using one of the available actions.")
+            update["parse_failures"] = state.get("parse_failures", 0) + 1
+        elif admissible and step["action"] not in admissible:
+            step["valid"] = False
+            step["observation"] = (f"Invalid action {step['action']!r}. Choose exactly one of: "
+                                   + ", ".join(admissible))
+            update["parse_failures"] = 0
+        else:
+            result = await env_of(runtime.context, state["question"]).step(step["action"])
+            step["observation"] = result.observation
+            step["valid"] = not result.observation.startswith("Invalid action")
+            update.update(parse_failures=0, done=result.done, won=result.won,
+                          reward=state.get("reward", 0.0) + result.reward)
+            if result.admissible is not None:
+                update["admissible"] = result.admissible
+            if result.done:
+                update["answer"] = result.info.get("answer")
+        runtime.stream_writer(Action("act", step["action"] or "(none)", step["valid"]))
+        runtime.stream_writer(Observation("act", step["observation"]))
+        return update
+
+    def route(state: ReActState) -> str:
+        return "finish" if state.get("done") or _limit(state) or state.get("stop_reason") else "think"
+
+    def _limit(state: ReActState) -> str | None:
+        if len(state.get("steps", [])) >= max_steps:
+            return f"step limit reached ({max_steps} steps)"
+        if state.get("parse_failures", 0) >= max_parse_failures:
+            return f"{max_parse_failures} replies in a row had no action"
+        return None
+
+    async def finish(state: ReActState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+        reason = state.get("stop_reason")
+        if not state.get("done") and not reason and (reason := _limit(state)):
+            runtime.stream_writer(Stopped(reason))
+        answer = state.get("answer")
+        why = "" if answer is not None or state.get("won") else (reason or "the episode ended without an answer")
+        runtime.stream_writer(Answer(answer, why))
+        return {"answer": answer, "error": why or None, "stop_reason": reason}
+
+    def after_think(state: ReActState) -> str:
+        return "finish" if state.get("stop_reason") else "act"
+
+    graph = StateGraph(ReActState, context_schema=RunContext)
+    graph.add_node("reset", reset)
+    graph.add_node("think", think)
+    graph.add_node("act", act)
+    graph.add_node("finish", finish)
+    graph.add_edge(START, "reset")
+    graph.add_edge("reset", "think")
+    graph.add_conditional_edges("think", after_think, ["act", "finish"])
+    graph.add_conditional_edges("act", route, ["think", "finish"])
+    graph.add_edge("finish", END)
+    return graph.compile(checkpointer=checkpointer)

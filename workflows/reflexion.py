@@ -1,0 +1,91 @@
+"""Reflexion: trial → evaluation → self-reflection → retry, with every reflection carried into the later
+trials' prompts. Trials are chains of thought; evaluation is the task's programmatic check when it has one,
+else an LLM judge (a trial passes at ``pass_score``).
+
+Example:
+    >>> import asyncio
+    >>> from agentkit.context import RunContext
+    >>> from agentkit.models.testing import ScriptedModel
+    >>> model = ScriptedModel(["Answer: 4 * 6", "Use 13 - 9 first.", "Answer: (13 - 9) * (10 - 4)"])
+    >>> final = asyncio.run(build(task="game24").ainvoke({"question": "4 9 10 13"}, context=RunContext(model)))
+    >>> final["answer"], final["reflections"]
+    ('(13 - 9) * (10 - 4)', ['Use 13 - 9 first.'])
+    >>> "Use 13 - 9 first." in model.requests[2].messages[0]["content"]
+    True
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypedDict
+
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.runtime import Runtime
+
+from agentkit.context import RunContext
+from agentkit.events import Thought
+from agentkit.workflows.nodes import Candidate, StopReason, Verifier, guard, make_score, select_best, task_messages
+from agentkit.workflows.tasks import Task, get_task
+
+__all__ = ["ReflexionState", "build"]
+
+
+class ReflexionState(TypedDict, total=False):
+    question: str
+    candidates: list[Candidate]  # one per trial, scored
+    reflections: list[str]
+    answer: str | None
+    score: float | None
+    error: str | None
+    stop_reason: StopReason
+
+
+def build(*, task: str | Task | None = None, max_trials: int = 3, pass_score: float = 0.7,
+          verifier: str | Verifier = "auto", checkpointer: Any = None) -> CompiledStateGraph:
+    """Build the Reflexion graph: ``trial`` → ``evaluate`` → (``reflect`` → ``trial``)* → ``finish``.
+
+    Args:
+        task: ``qa``, ``game24``, ``arithmetic`` or a ``Task``.
+        max_trials: trials at most.
+        pass_score: a trial scoring at least this passes and ends the run.
+        verifier: how a trial is evaluated, as in ``best_of_n.build``.
+        checkpointer: a LangGraph checkpointer so an interrupted run resumes.
+    """
+    task = get_task(task)
+
+    @guard
+    async def trial(state: ReflexionState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+        messages = task_messages(task, "cot", lessons=state.get("reflections"), question=state["question"])
+        text = (await runtime.context.generate(messages)).text.strip()
+        runtime.stream_writer(Thought("trial", text))
+        candidate: Candidate = {"text": text, "answer": task.extract(text), "origin": "trial"}
+        return {"candidates": [*state.get("candidates", []), candidate]}
+
+    @guard
+    async def reflect(state: ReflexionState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+        last = state["candidates"][-1]
+        messages = task_messages(task, "reflect", question=state["question"], numbers=state["question"],
+                                 attempt=last["text"], feedback=last.get("feedback", ""))
+        lesson = (await runtime.context.generate(messages, max_tokens=160)).text.strip()
+        lesson = lesson or f"The answer {last['answer']!r} was wrong; try a different approach."
+        runtime.stream_writer(Thought("reflect", lesson))
+        return {"reflections": [*state.get("reflections", []), lesson]}
+
+    def route(state: ReflexionState) -> str:
+        candidates = state.get("candidates", [])
+        passed = bool(candidates) and candidates[-1].get("score", 0.0) >= pass_score
+        if passed or state.get("stop_reason") or len(candidates) >= max_trials:
+            return "finish"
+        return "reflect"
+
+    graph = StateGraph(ReflexionState, context_schema=RunContext)
+    graph.add_node("trial", trial)
+    graph.add_node("evaluate", make_score(task, verifier=verifier, node="evaluate"))
+    graph.add_node("reflect", reflect)
+    graph.add_node("finish", select_best)
+    graph.add_edge(START, "trial")
+    graph.add_edge("trial", "evaluate")
+    graph.add_conditional_edges("evaluate", route, ["reflect", "finish"])
+    graph.add_edge("reflect", "trial")
+    graph.add_edge("finish", END)
+    return graph.compile(checkpointer=checkpointer)
