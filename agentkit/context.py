@@ -53,6 +53,7 @@ class RunContext:
     env: Any = None
     usage: UsageMeter = field(default_factory=UsageMeter)
     started: float | None = None
+    in_flight: int = 0  # calls issued and not yet counted, so concurrent branches cannot overrun the call limit
 
     @property
     def elapsed(self) -> float:
@@ -61,13 +62,17 @@ class RunContext:
 
     def exceeded(self) -> str | None:
         """Why the budget is spent, or ``None``."""
-        return self.limits.exceeded(self.usage.usage, seconds=self.elapsed)
+        usage = self.usage.usage
+        if self.in_flight:
+            usage = usage + Usage(calls=self.in_flight)
+        return self.limits.exceeded(usage, seconds=self.elapsed)
 
     def _check(self) -> None:
         if self.started is None:
             self.started = time.perf_counter()
         if reason := self.exceeded():
             raise BudgetExceeded(reason)
+        self.in_flight += 1
 
     async def generate(self, messages: str | Sequence[Message], **options: Any) -> Completion:
         """``model.generate`` within the budget (``temperature`` and ``max_tokens`` default to the context's).
@@ -78,7 +83,10 @@ class RunContext:
         self._check()
         options.setdefault("temperature", self.temperature)
         options.setdefault("max_tokens", self.max_tokens)
-        completion = await self.model.generate(messages, **options)
+        try:
+            completion = await self.model.generate(messages, **options)
+        finally:
+            self.in_flight -= 1
         self.usage.add(completion.usage)
         return completion
 
@@ -95,6 +103,7 @@ class RunContext:
                     pieces.append(piece)
                     on_piece(piece)
             finally:
+                self.in_flight -= 1
                 self.usage.add(meter.usage)
         return "".join(pieces)
 

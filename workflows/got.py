@@ -58,7 +58,8 @@ def build(*, task: str | Task | None = None, k: int = 4, keep: int = 2, refine_r
     task = get_task(task)
 
     async def keep_best(state: GoTState, runtime: Runtime[RunContext]) -> dict[str, Any]:
-        ranked = sorted(state.get("candidates", []), key=lambda c: c.get("score", 0.0), reverse=True)
+        ranked = sorted(state.get("candidates", []), key=lambda c: (c["answer"] is not None, c.get("score", 0.0)),
+                        reverse=True)
         for c in ranked[keep:]:
             runtime.stream_writer(Prune("keep_best", c["answer"] or "(no answer)",
                                         f"not among the best {keep} (score {c.get('score', 0.0):.2f})"))
