@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import os
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -44,6 +46,8 @@ def get_builder(name: str) -> Builder:
     module_name, colon, attr = path.partition(":")
     if not colon:
         raise UserError(f"Unknown workflow {name!r}. Use one of {sorted(WORKFLOWS)} or an import path module:function.")
+    if os.getcwd() not in sys.path:  # like `python -m`: a workflow module in the current directory imports
+        sys.path.insert(0, os.getcwd())
     try:
         module = importlib.import_module(module_name)
     except ImportError as e:

@@ -58,3 +58,24 @@ def test_models_resolves_a_spec_without_loading_it(capsys):
     assert main(["models", "openai:http://127.0.0.1:8000/v1#qwen", "--no-check"]) == 0
     out = capsys.readouterr().out
     assert "backend  openai" in out and "http://127.0.0.1:8000/v1#qwen" in out
+
+
+def test_run_a_tasks_problems_with_workflow_options(capsys):
+    code = main(["run", "--task", "game24", "--limit", "2", "--workflow", "sc", "--n", "3",
+                 "--model", "scripted:Answer: (13 - 9) * (10 - 4) = 24", "--json"])
+    assert code == 0
+    data = json.loads(capsys.readouterr().out)
+    assert len(data["runs"]) == 2 and data["usage"]["calls"] == 2
+    assert all(r["correct"] is False and r["state"]["votes"] for r in data["runs"])  # wrong numbers for the puzzle
+
+
+def test_run_a_task_problem_prints_a_verdict_and_budget_stops(capsys):
+    code = main(["run", "--task", "game24", "4 9 10 13", "--workflow", "tot", "--algo", "beam", "--max-calls", "2",
+                 "--model", "scripted:13 - 9 = 4 (left: 4 4 10)"])
+    out = capsys.readouterr().out
+    assert code == 0 and "stopped: call limit reached (2 of 2 calls)" in out and "✗ wrong" in out
+
+
+def test_an_option_the_workflow_does_not_take_is_a_clear_error(capsys):
+    assert main(["run", "q", "--workflow", "cot", "--algo", "bfs", "--model", "scripted:x"]) == 2
+    assert "Workflow 'cot' does not take --algo" in capsys.readouterr().err

@@ -24,7 +24,9 @@ class Blocker(importlib.abc.MetaPathFinder):
 sys.meta_path.insert(0, Blocker())
 import agentkit, agentkit.models, agentkit.models.registry, agentkit.models.llamacpp, agentkit.models.vllm
 import agentkit.models.openai_compat, agentkit.models.litellm, agentkit.cli
-import agentkit.memory, agentkit.envs, agentkit.tui, agentkit.workflows.cot
+import agentkit.memory, agentkit.envs, agentkit.tui, agentkit.workflows.cot, agentkit.runtime, agentkit.envs.tools
+from agentkit.workflows.registry import WORKFLOWS, build_workflow
+for name in WORKFLOWS: build_workflow(name)
 print(agentkit.load_model("scripted:ok").generate_sync("hi").text)
 from agentkit.errors import BackendUnavailableError
 for spec in ("qwen-0.5b", "vllm:Qwen/Qwen2.5-7B-Instruct", "openai:http://127.0.0.1:9/v1#m", "litellm:ollama/x"):
