@@ -89,13 +89,20 @@ def _literal(value: str) -> Any:
 def _problems(task: Any, args: argparse.Namespace) -> list[Any]:
     if args.question is not None:
         return [task.problem(args.question)]
-    if args.problem is not None:
-        return [task.problem(args.problem)]
     if task.name == "qa":
         raise UserError("Give a question, or a task with --task game24|arithmetic.")
+    problems = task.problems()
+    if args.problem is not None:
+        found = task.find(args.problem)
+        if found is None:
+            raise UserError(f"Task {task.name} has no problem {args.problem!r}; ids run from {problems[0].id} "
+                            f"to {problems[-1].id}.")
+        return [found]
+    count = 1 if args.limit is None else args.limit
+    if not 1 <= count <= len(problems):
+        raise UserError(f"--limit must be between 1 and {len(problems)} for task {task.name}, not {count}.")
     sample = getattr(task, "sample", None)
-    count = args.limit or 1
-    return sample(count) if sample else task.problems()[:count]
+    return sample(count) if sample else problems[:count]
 
 
 async def run_command(args: argparse.Namespace) -> int:
@@ -123,6 +130,7 @@ async def run_command(args: argparse.Namespace) -> int:
             await model.load()
         stack.push_async_callback(model.aclose)
         console.print(f"[dim]model {model.name} ({model.backend}) · workflow {args.workflow} · task {task.name}[/]")
+        stack.callback(_report_unfinished, console, results, len(problems))
         for i, problem in enumerate(problems, 1):
             if len(problems) > 1:
                 console.rule(f"[{i}/{len(problems)}] {problem.id}: {problem.question}")
@@ -194,6 +202,13 @@ async def _stream(console: Any, graph: Any, inputs: dict[str, Any], ctx: Any, th
             case Done(final):
                 state = final
     return state
+
+
+def _report_unfinished(console: Any, results: list[dict[str, Any]], planned: int) -> None:
+    """When a run dies part-way, still show the problems that finished (they were also printed as they ran)."""
+    if 0 < len(results) < planned:
+        console.print(f"[yellow]{len(results)} of {planned} problems finished before the run stopped:[/]")
+        console.print(_summary_table(results))
 
 
 def _summary_table(results: list[dict[str, Any]]) -> Any:

@@ -82,6 +82,20 @@ async def open_checkpointer(path: str | Path) -> AsyncIterator[Any]:
         from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
     except ImportError:
         raise UserError("Checkpointing needs langgraph-checkpoint-sqlite: pip install langgraph-checkpoint-sqlite") from None
-    Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    async with AsyncSqliteSaver.from_conn_string(str(Path(path).expanduser())) as saver:
+    path = Path(path).expanduser()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _check_database(path)
+    async with AsyncSqliteSaver.from_conn_string(str(path)) as saver:
         yield saver
+
+
+def _check_database(path: Path) -> None:
+    """Refuse, before any work is done, a path that is not (and cannot become) a SQLite database."""
+    import sqlite3
+
+    try:
+        with contextlib.closing(sqlite3.connect(path)) as db:
+            db.execute("PRAGMA schema_version").fetchone()
+    except sqlite3.DatabaseError as e:
+        raise UserError(f"Cannot use {path} as a checkpoint file ({e}). Give a new file name or an "
+                        "agentkit checkpoint database.") from None

@@ -79,3 +79,34 @@ def test_run_a_task_problem_prints_a_verdict_and_budget_stops(capsys):
 def test_an_option_the_workflow_does_not_take_is_a_clear_error(capsys):
     assert main(["run", "q", "--workflow", "cot", "--algo", "bfs", "--model", "scripted:x"]) == 2
     assert "Workflow 'cot' does not take --algo" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--task", "game24", "1 2"], "A Game of 24 puzzle is four whole numbers"),
+    (["--task", "game24", "--problem", "g24-9999"], "has no problem 'g24-9999'; ids run from g24-0000 to g24-1361"),
+    (["--task", "arithmetic", "--limit", "-2"], "--limit must be between 1 and 96"),
+    (["q", "--checkpoint", "/etc/passwd"], "Cannot use /etc/passwd as a checkpoint file"),
+    (["--task", "game24", "--limit", "1", "--workflow", "tot", "--breadth", "0"], "must be at least 1"),
+])
+def test_bad_run_input_exits_2_and_says_what_to_do(args, message, capsys):
+    assert main(["run", *args, "--model", "scripted:x"]) == 2
+    assert message in " ".join(capsys.readouterr().err.split())
+
+
+def test_a_run_that_dies_part_way_still_shows_the_problems_that_finished(capsys, monkeypatch):
+    from agentkit.errors import ModelServerError
+    from agentkit.models.testing import ScriptedModel
+
+    calls = {"n": 0}
+
+    def respond(request):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise ModelServerError("the server went away")
+        return "Answer: 5"
+
+    monkeypatch.setattr("agentkit.models.registry.load_model", lambda spec: ScriptedModel(respond))
+    assert main(["run", "--task", "arithmetic", "--limit", "3"]) == 1
+    captured = capsys.readouterr()
+    assert "1 of 3 problems finished before the run stopped" in captured.out and "arith-000" in captured.out
+    assert "the server went away" in captured.err

@@ -18,7 +18,7 @@ from agentkit.workflows.nodes import find_answer
 if TYPE_CHECKING:
     from agentkit.workflows.search.base import SearchConfig, WorldModel
 
-__all__ = ["Problem", "QATask", "Task", "get_task", "parse_number"]
+__all__ = ["Problem", "Task", "get_task", "parse_number"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,10 +58,11 @@ class Task:
 
     def problem(self, key: str) -> Problem:
         """A problem by id, or a new one whose question is ``key``."""
-        for p in self.problems():
-            if p.id == key:
-                return p
-        return Problem(id="q", question=key)
+        return self.find(key) or Problem(id="q", question=key)
+
+    def find(self, problem_id: str) -> Problem | None:
+        """The problem with this id, or ``None``."""
+        return next((p for p in self.problems() if p.id == problem_id), None)
 
     def extract(self, text: str) -> str | None:
         """The final answer in a reasoning text, or ``None``."""
@@ -99,8 +100,6 @@ class Task:
 
         return StepsWorld(question, max_steps=self.max_depth, task=self), StepsConfig(self, **options)
 
-
-QATask = Task
 
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:/\d+)?")
 

@@ -21,6 +21,7 @@ import re
 from fractions import Fraction
 from typing import Any
 
+from agentkit.errors import UserError
 from agentkit.workflows.tasks.base import Problem, Task
 
 __all__ = ["Game24Task", "check_expression", "puzzles", "solve"]
@@ -177,12 +178,14 @@ class Game24Task(Task):
         return random.Random(self.sample_seed).sample(self.problems(), size)
 
     def problem(self, key: str) -> Problem:
+        """A puzzle by id (``g24-0042``) or by its four numbers (``"4 9 10 13"``, any order)."""
+        if key.startswith("g24-"):
+            return super().problem(key)
         numbers = parse_puzzle(key)
-        if len(numbers) == 4 and not key.startswith("g24-"):
-            solution = solve(numbers)
-            return Problem(id="g24-" + "-".join(map(str, sorted(numbers))), question=" ".join(map(str, numbers)),
-                           reference=solution)
-        return super().problem(key)
+        if len(numbers) != 4:
+            raise UserError(f"A Game of 24 puzzle is four whole numbers, like \"4 9 10 13\"; got {key!r}.")
+        return Problem(id="g24-" + "-".join(map(str, sorted(numbers))), question=" ".join(map(str, numbers)),
+                       reference=solve(numbers))
 
     def extract(self, text: str) -> str | None:
         answer = super().extract(text)
