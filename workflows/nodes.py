@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Candidate", "StopReason", "best", "extract_answer", "find_answer", "first_reason", "guard", "make_generate",
-    "make_sample", "make_score", "make_vote", "select_best", "task_messages", "vote",
+    "make_sample", "make_score", "make_vote", "parse_score", "select_best", "task_messages", "vote",
 ]
 
 NodeFn = Callable[..., Awaitable[dict[str, Any]]]
@@ -207,10 +207,10 @@ def make_score(task: Task, *, verifier: str | Verifier = "auto", node: str = "sc
     async def judge(ctx: RunContext, question: str, c: Candidate) -> tuple[float, str]:
         messages = task_messages(task, "judge", question=question, candidate=c["text"])
         text = (await ctx.generate(messages, max_tokens=256)).text
-        found = _JUDGE_SCORE.findall(text)
-        if not found:
+        value = parse_score(text)
+        if value is None:
             return 0.5, "the judge gave no score; neutral 0.5"
-        return min(float(found[-1]), 10.0) / 10.0, text.strip().splitlines()[-1][:200]
+        return value, text.strip().splitlines()[-1][:200]
 
     async def score_one(ctx: RunContext, question: str, c: Candidate) -> tuple[float, str]:
         if c["answer"] is None:
@@ -218,11 +218,14 @@ def make_score(task: Task, *, verifier: str | Verifier = "auto", node: str = "sc
         if callable(verifier):
             return _as_score(verifier(question, c["answer"]))
         checked = task.verify(question, c["answer"]) if verifier in ("auto", "task") else None
-        if checked is not None:
-            return checked
-        if verifier == "task":
-            raise UserError(f"Task {task.name!r} has no programmatic verifier; use verifier='llm'.")
-        return await judge(ctx, question, c)
+        return checked if checked is not None else await judge(ctx, question, c)
+
+    from agentkit.workflows.tasks.base import Task as BaseTask
+
+    if not callable(verifier) and verifier not in ("auto", "task", "llm"):
+        raise UserError(f"Unknown verifier {verifier!r}: use auto, task, llm or a function (question, answer).")
+    if verifier == "task" and type(task).verify is BaseTask.verify:
+        raise UserError(f"Task {task.name!r} has no programmatic verifier; use verifier='llm' or 'auto'.")
 
     @guard
     async def score(state: dict[str, Any], runtime: Runtime[RunContext]) -> dict[str, Any]:
@@ -238,7 +241,18 @@ def make_score(task: Task, *, verifier: str | Verifier = "auto", node: str = "sc
     return score
 
 
-_JUDGE_SCORE = re.compile(r"score\s*[:=]?\s*(\d+(?:\.\d+)?)", re.IGNORECASE)
+_SCORE = re.compile(r"(?:score|rating)\s*[:=]?\s*(\d+(?:\.\d+)?)", re.IGNORECASE)
+
+
+def parse_score(text: str) -> float | None:
+    """The last ``Score: N`` (out of 10) in a reply, as a value in [0, 1]; ``None`` when there is none.
+
+    Example:
+        >>> parse_score("Step 2 is wrong. Score: 3/10")
+        0.3
+    """
+    found = _SCORE.findall(text)
+    return min(float(found[-1]), 10.0) / 10.0 if found else None
 
 
 def _as_score(result: tuple[float, str] | float | bool | None) -> tuple[float, str]:

@@ -9,6 +9,7 @@ survives and what to expand next. The tree is plain data in the state, so a chec
 
 from __future__ import annotations
 
+import copy
 import functools
 import operator
 from typing import Annotated, Any, TypedDict
@@ -69,10 +70,9 @@ def build_search(task: Any, algorithm: Algorithm, *, stop_on_solution: bool = Tr
     def problem(question: str) -> tuple[Any, Any]:
         return task.search(question, **config_options)
 
-    def depth_limit() -> int | None:
-        return algorithm.max_depth if algorithm.max_depth is not None else getattr(task, "max_depth", None)
-
-    algorithm.max_depth = depth_limit()
+    algorithm = copy.copy(algorithm)  # the task's depth fills in a missing max_depth without touching the caller's
+    if algorithm.max_depth is None:
+        algorithm.max_depth = getattr(task, "max_depth", None)
 
     def plan(search: Search, runtime: Runtime[RunContext], stop_reason: str | None) -> dict[str, Any]:
         reason = stop_reason or algorithm.done(search)

@@ -74,12 +74,10 @@ class LLMSearchConfig:
     async def propose(self, ctx: RunContext, state: Any, *, k: int, hints: Sequence[str]) -> Proposals:
         values = {**self.prompt_values(state), "k": str(k), "hints": hints_text(hints)}
         if self.generation == "propose":
-            completion = await ctx.generate(render(self.task.prompt("propose"), **values))
-            texts = completion.texts
+            texts = (await ctx.generate(render(self.task.prompt("propose"), **values))).texts
         else:
-            completion = await ctx.generate(render(self.task.prompt("step"), **values), n=k,
-                                            temperature=self.temperature)
-            texts = completion.texts
+            texts = (await ctx.generate(render(self.task.prompt("step"), **values), n=k,
+                                        temperature=self.temperature)).texts
         out = Proposals()
         for text in texts:
             parsed = self.parse_actions(text, state)

@@ -10,13 +10,13 @@ from __future__ import annotations
 import re
 from typing import Any, TypedDict
 
+from agentkit.workflows.nodes import find_answer, parse_score
 from agentkit.workflows.search.base import Proposals
 from agentkit.workflows.search.llm import LLMSearchConfig
 
 __all__ = ["StepsConfig", "StepsState", "StepsWorld"]
 
 _NUMBERED = re.compile(r"^\s*(?:\d+[.)]|[-*]|step\s*\d+\s*[:.)-])\s*", re.IGNORECASE)
-_SCORE = re.compile(r"(?:score|rating)\s*[:=]?\s*(\d+(?:\.\d+)?)\s*(?:/\s*10)?", re.IGNORECASE)
 
 
 class StepsState(TypedDict):
@@ -47,16 +47,11 @@ class StepsWorld:
     def answer(self, state: StepsState) -> str | None:
         if not state["steps"]:
             return None
-        from agentkit.workflows.nodes import find_answer
-
         return (self.task.extract if self.task else find_answer)(state["steps"][-1])
 
 
 class StepsConfig(LLMSearchConfig):
     """Model calls for step-by-step reasoning: propose next steps, rate partial solutions out of 10."""
-
-    def __init__(self, task: Any, **options: Any) -> None:
-        super().__init__(task, **options)
 
     def prompt_values(self, state: Any) -> dict[str, str]:
         steps = "\n".join(f"Step {i + 1}: {s}" for i, s in enumerate(state["steps"])) or "(no steps yet)"
@@ -76,10 +71,7 @@ class StepsConfig(LLMSearchConfig):
         return out
 
     def parse_value(self, text: str) -> float | None:
-        found = _SCORE.findall(text)
-        if not found:
-            return None
-        return min(float(found[-1]), 10.0) / 10.0
+        return parse_score(text)
 
     def describe(self, state: Any) -> str:
         return " / ".join(state["steps"]) or "(start)"

@@ -67,7 +67,7 @@ class Game24World:
         fa, fb = Fraction(a), Fraction(b)
         if op == "/" and fb == 0:
             raise InvalidAction("divides by zero")
-        result = {"+": fa + fb, "-": fa - fb, "*": fa * fb, "/": fa / fb if fb else fa}[op]
+        result = fa + fb if op == "+" else fa - fb if op == "-" else fa * fb if op == "*" else fa / fb
         try:
             claimed_ok = Fraction(claimed) == result
         except (ValueError, ZeroDivisionError):

@@ -198,3 +198,12 @@ def test_unknown_builder_options_are_refused_with_the_ones_it_takes():
 
     with pytest.raises(UserError, match="does not take --algo. It takes: task, n, temperature"):
         build_workflow("sc", algo="bfs")
+
+
+def test_a_verifier_the_task_cannot_provide_is_refused_before_any_model_call():
+    from agentkit.errors import UserError
+
+    with pytest.raises(UserError, match="has no programmatic verifier"):
+        best_of_n.build(task="arithmetic", verifier="task")
+    with pytest.raises(UserError, match="Unknown verifier 'oracle'"):
+        got.build(verifier="oracle")
