@@ -13,6 +13,7 @@ from __future__ import annotations
 __all__ = [
     "AgentkitError",
     "BackendUnavailableError",
+    "ContextOverflowError",
     "ModelFileError",
     "ModelNotFoundError",
     "ModelServerError",
@@ -43,6 +44,10 @@ class BackendUnavailableError(UserError):
 
 class ModelServerError(AgentkitError):
     """A model server could not be reached or kept answering with errors or garbage, after retries."""
+
+
+class ContextOverflowError(AgentkitError):
+    """The prompt does not fit the model's context window (shorten it, or load a larger window)."""
 
 
 class StructuredOutputError(AgentkitError):

@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
-from agentkit.errors import AgentkitError, BackendUnavailableError, ModelFileError
+from agentkit.errors import BackendUnavailableError, ContextOverflowError, ModelFileError
 from agentkit.models.base import Choice, Completion, Delta, GenerateRequest, Model
 from agentkit.models.bundled import DEFAULT_BUNDLED, resolve_gguf
 from agentkit.models.usage import Usage
@@ -26,10 +26,6 @@ from agentkit.models.usage import Usage
 __all__ = ["ContextOverflowError", "LlamaCppModel"]
 
 _DONE = object()
-
-
-class ContextOverflowError(AgentkitError):
-    """The prompt does not fit the model's context window."""
 
 
 class LlamaCppModel(Model):

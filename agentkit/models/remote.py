@@ -13,18 +13,22 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import re
 import weakref
 from abc import abstractmethod
 from collections.abc import AsyncIterator
 from typing import Any
 
-from agentkit.errors import ModelServerError
+from agentkit.errors import ContextOverflowError, ModelServerError
 from agentkit.models.base import Choice, Completion, Delta, FinishReason, GenerateRequest, Model
 from agentkit.models.usage import Usage
 
 __all__ = ["RemoteChatModel"]
 
 # Tried in order until the server accepts one; the first accepted is remembered.
+# How servers word a prompt longer than the context (vLLM, llama.cpp, OpenAI).
+_CONTEXT_REFUSAL = re.compile(r"context (length|window|size)|maximum context|exceeds? the available context",
+                              re.IGNORECASE)
 _SCHEMA_MODES = ("json_schema", "json_object+schema", "json_object")
 
 
@@ -220,6 +224,9 @@ class RemoteChatModel(Model):
         elif kind == "stream_cut":
             what = (f"broke off a stream after sending text ({detail}); it was not retried, so no text is "
                     "repeated. Call again to get a whole answer.")
+        elif kind == "bad_request" and _CONTEXT_REFUSAL.search(str(exc)):
+            return ContextOverflowError(f"The model server at {self.where} says the prompt does not fit the "
+                                        f"model's context ({detail}). Shorten the prompt or serve a larger window.")
         elif kind == "bad_request":
             what = f"rejected the request ({detail}). Check the model name and the generate() arguments."
         else:
