@@ -1,0 +1,207 @@
+"""ALFWorld's text games on the official ``alfworld`` package and its TextWorld engine.
+
+Games come from ``$ALFWORLD_DATA`` in the official layout (``json_2.1.1/<split folder>/<task>/<trial>/``
+with ``game.tw-pddl`` and ``traj_data.json``); users with internet fill it with ``alfworld-download``.
+Splits go by their official names: ``train``, ``eval_in_distribution`` (folder ``valid_seen``) and
+``eval_out_of_distribution`` (``valid_unseen``); the folder names work too. Like the official loader, games
+in "movable"/"Sliced" folders and games not marked solvable are skipped.
+
+alfworld is pinned to 0.4.2: from 0.4.0 (late 2024) the engine's grammar says ``move X to Y`` where older
+releases said ``put X in/on Y``, and the bundled expert plays the new wording. An agent (or a prompt written
+for the old wording) that says ``put X in/on Y`` is translated to ``move X to Y`` when that is admissible.
+
+The engine's experts are the reference policy: ``expert="planner"`` (the PDDL planner on the full game
+state; it wins every game in a handful of steps) or ``expert="handcoded"`` (a rule-based explorer that
+searches receptacles as an agent must; with alfworld 0.4.2 it loses some pick-and-place games, because it
+still tracks the old ``put`` wording). Either costs tens of milliseconds a step, so it is off by default.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import re
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from agentkit.envs.base import Obs, StepResult, ThreadedEnv
+from agentkit.errors import BackendUnavailableError, UserError
+
+__all__ = ["SPLITS", "TASK_TYPES", "AlfWorld", "AlfWorldGame", "data_root"]
+
+SPLITS = {
+    "train": ("train", "valid_train"),
+    "eval_in_distribution": ("valid_seen",),
+    "eval_out_of_distribution": ("valid_unseen",),
+}
+_FOLDER_TO_SPLIT = {"valid_seen": "eval_in_distribution", "valid_unseen": "eval_out_of_distribution",
+                    "valid_train": "train"}
+TASK_TYPES = ("pick_and_place_simple", "look_at_obj_in_light", "pick_clean_then_place_in_recep",
+              "pick_heat_then_place_in_recep", "pick_cool_then_place_in_recep", "pick_two_obj_and_place")
+_BANNER = re.compile(r"^\s*-= Welcome to TextWorld, ALFRED! =-\s*")
+_OLD_PUT = re.compile(r"^put (.+?) (?:in/on|in|on) (.+)$")
+
+
+def data_root(data: str | os.PathLike[str] | None = None) -> Path:
+    """The ALFWorld data folder: ``data``, else ``$ALFWORLD_DATA``, else alfworld's own cache."""
+    root = Path(data or os.environ.get("ALFWORLD_DATA") or Path.home() / ".cache" / "alfworld").expanduser()
+    if not (root / "json_2.1.1").is_dir():
+        raise UserError(f"No ALFWorld games under {root} (expected {root / 'json_2.1.1'}). Set ALFWORLD_DATA to "
+                        "a folder in the official layout: run `alfworld-download` (needs internet), or in this "
+                        "project's development setup `export ALFWORLD_DATA=$(realpath ../shared/data/alfworld)`.")
+    return root
+
+
+@cache
+def _games(folder: Path) -> tuple[tuple[str, str], ...]:
+    """(task id, task type) of the playable games under ``folder``, sorted."""
+    found = []
+    for traj in sorted(folder.glob("*/*/traj_data.json")):
+        game_dir = traj.parent
+        task_id = f"{game_dir.parent.name}/{game_dir.name}"
+        if "movable" in task_id or "Sliced" in task_id or not (game_dir / "game.tw-pddl").exists():
+            continue
+        task_type = json.loads(traj.read_text())["task_type"]
+        if task_type in TASK_TYPES and json.loads((game_dir / "game.tw-pddl").read_text()).get("solvable"):
+            found.append((task_id, task_type))
+    return tuple(found)
+
+
+class AlfWorldGame:
+    """The TextWorld engine playing one game at a time, in this process (it is not thread-safe: two games in
+    one process corrupt each other's planner state, so ``AlfWorld`` runs each in its own child process)."""
+
+    def __init__(self, folder: str, expert: str | None = None) -> None:
+        self.folder, self.expert = Path(folder), expert
+        self._env: Any = None
+        self._state: Any = None
+
+    def reset(self, task_id: str) -> Obs:
+        try:
+            import textworld
+            from alfworld.agents.environment.alfred_tw_env import AlfredDemangler, AlfredExpert, AlfredInfos
+        except ImportError as e:
+            raise BackendUnavailableError(f"ALFWorld needs its engine: pip install 'agentkit[envs]' ({e}).") from e
+        self.close()
+        infos = textworld.EnvInfos(won=True, admissible_commands=True, extras=["gamefile"])
+        wrappers: list[Any] = [AlfredDemangler(), AlfredInfos]
+        if self.expert:
+            infos.extras.append("expert_plan")
+            wrappers.append(AlfredExpert(expert_type=self.expert))
+        self._env = textworld.start(str(self.folder / task_id / "game.tw-pddl"), request_infos=infos,
+                                    wrappers=wrappers)
+        self._state = self._env.reset()
+        text = _BANNER.sub("", self._state["feedback"]).strip()
+        task = text.split("Your task is to:")[-1].strip() if "Your task is to:" in text else ""
+        return Obs(text, task, self._admissible())
+
+    def _admissible(self) -> list[str]:
+        return sorted(self._state["admissible_commands"])
+
+    def _translate(self, action: str) -> str:
+        match = _OLD_PUT.match(action)
+        if match and action not in self._admissible():
+            moved = f"move {match.group(1)} to {match.group(2)}"
+            if moved in self._admissible():
+                return moved
+        return action
+
+    def step(self, action: str) -> StepResult:
+        action = self._translate(action)
+        valid = action in self._admissible()
+        self._state, reward, done = self._env.step(action)
+        return StepResult(self._state["feedback"].strip(), reward=float(reward), done=bool(done),
+                          won=bool(self._state["won"]), score=float(reward), admissible=self._admissible(),
+                          info={"invalid": not valid})
+
+    def expert_action(self) -> str | None:
+        if not self.expert:
+            raise UserError("This ALFWorld environment was made without an expert; make it with expert='planner' "
+                            "(CLI: --env-option expert=planner) to use the expert.")
+        plan = self._state["extra.expert_plan"] if self._state is not None else None
+        return plan[0] if plan else None
+
+    def close(self) -> None:
+        if self._env is not None:
+            self._env.close()
+            self._env = None
+
+
+class _InProcess:
+    """``Isolated``'s interface over an object in this process."""
+
+    def __init__(self, target: Any) -> None:
+        self.target = target
+
+    def call(self, method: str, *args: Any) -> Any:
+        return getattr(self.target, method)(*args)
+
+    def close(self) -> None:
+        self.target.close()
+
+
+class AlfWorld(ThreadedEnv):
+    """ALFWorld text games of one split; ``reset(task_id)`` loads that game.
+
+    Args:
+        split: ``train``, ``eval_in_distribution`` or ``eval_out_of_distribution`` (or a folder name).
+        data: the data folder (default ``$ALFWORLD_DATA``).
+        expert: ``"planner"`` or ``"handcoded"``: run that expert alongside so ``expert_action()`` works.
+        isolate: run the engine in a child process (default). Needed when several ALFWorld environments
+            play at once; a dying engine then takes only its own process.
+    """
+
+    name = "alfworld"
+
+    def __init__(self, split: str = "eval_in_distribution", *, data: str | None = None,
+                 expert: str | None = None, isolate: bool = True) -> None:
+        self.split = _FOLDER_TO_SPLIT.get(split, split)
+        if self.split not in SPLITS:
+            raise UserError(f"Unknown ALFWorld split {split!r}; use one of: {', '.join(SPLITS)}.")
+        root = data_root(data) / "json_2.1.1"
+        folders = [root / f for f in SPLITS[self.split] if (root / f).is_dir()]
+        if not folders:
+            raise UserError(f"ALFWorld split {self.split!r} has no folder under {root} (looked for "
+                            f"{' or '.join(SPLITS[self.split])}). Run `alfworld-download` or point ALFWORLD_DATA "
+                            "at a folder that has it.")
+        if expert not in (None, "planner", "handcoded"):
+            raise UserError(f"Unknown ALFWorld expert {expert!r}; use planner or handcoded.")
+        self.folder, self.expert, self.isolate = folders[0], expert, isolate
+        self._types = dict(_games(self.folder))
+        self._engine: Any = None
+        super().__init__()
+
+    def task_ids(self) -> list[str]:
+        return list(self._types)
+
+    def task_type(self, task_id: str) -> str:
+        return self._types[task_id]
+
+    def _game(self) -> Any:
+        if self._engine is None:
+            if self.isolate:
+                from agentkit.envs.isolation import Isolated
+
+                factory = functools.partial(AlfWorldGame, str(self.folder), self.expert)
+                self._engine = Isolated(factory, name="ALFWorld engine")
+            else:
+                self._engine = _InProcess(AlfWorldGame(str(self.folder), self.expert))
+        return self._engine
+
+    def _reset(self, task_id: str) -> Obs:
+        if task_id not in self._types:
+            raise UserError(f"No ALFWorld game {task_id!r} in split {self.split!r} ({self.folder}).")
+        return self._game().call("reset", task_id)
+
+    def _step(self, action: str) -> StepResult:
+        return self._game().call("step", action)
+
+    def _expert(self) -> str | None:
+        return self._game().call("expert_action")
+
+    def _close(self) -> None:
+        if self._engine is not None:
+            engine, self._engine = self._engine, None
+            engine.close()

@@ -1,0 +1,108 @@
+"""TextWorldExpress games (``textworld-express`` on PyPI; a JVM through py4j, Java 17, offline).
+
+Eight games: cookingworld, twc, coin, mapreader, arithmetic, sorting, simonsays, peckingorder. A task id is
+``game/seed``; a split's seeds are the game's own (train, dev, test). Game parameters use TextWorldExpress's
+syntax (``"numLocations=5,includeDoors=0"``); empty means the game's defaults. Each game's gold path is the
+reference policy.
+
+Example (needs ``agentkit[envs]`` and Java):
+    >>> import asyncio
+    >>> async def play():
+    ...     env = TextWorldExpress(games=["arithmetic"], episodes=2)
+    ...     obs = await env.reset(env.task_ids()[0])
+    ...     while not (result := await env.step(await env.expert_action())).done:
+    ...         pass
+    ...     await env.close()
+    ...     return env.task_ids(), obs.info.task_type, result.won
+    >>> asyncio.run(play())  # doctest: +SKIP
+    (['arithmetic/20000', 'arithmetic/20001'], 'arithmetic', True)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from agentkit.envs.base import Obs, StepResult, ThreadedEnv
+from agentkit.errors import BackendUnavailableError, UserError
+
+__all__ = ["GAMES", "TextWorldExpress"]
+
+GAMES = ("cookingworld", "twc", "coin", "mapreader", "arithmetic", "sorting", "simonsays", "peckingorder")
+_FOLDS = {"train": "train", "dev": "dev", "valid": "dev", "test": "test"}
+
+
+class TextWorldExpress(ThreadedEnv):
+    """TextWorldExpress games of one split.
+
+    Args:
+        games: which games (default all eight).
+        split: ``train``, ``dev`` or ``test``.
+        params: game parameters, one string for every game or a dict per game.
+        episodes: seeds per game in ``task_ids()`` (the first ones of the split).
+    """
+
+    name = "textworld_express"
+
+    def __init__(self, games: Sequence[str] = GAMES, split: str = "test", *, params: str | dict[str, str] = "",
+                 episodes: int = 100) -> None:
+        unknown = [g for g in games if g not in GAMES]
+        if unknown:
+            raise UserError(f"Unknown TextWorldExpress game(s) {', '.join(unknown)}; choose from {', '.join(GAMES)}.")
+        if split not in _FOLDS:
+            raise UserError(f"Unknown TextWorldExpress split {split!r}; use train, dev or test.")
+        self.games, self.split, self.episodes = list(games), _FOLDS[split], episodes
+        self.params = params if isinstance(params, dict) else {g: params for g in self.games}
+        self._env: Any = None
+        self._loaded: str | None = None
+        self._ids: list[str] | None = None
+        super().__init__()
+
+    def _engine(self) -> Any:
+        if self._env is None:
+            try:
+                from textworld_express import TextWorldExpressEnv
+            except ImportError as e:
+                raise BackendUnavailableError(f"TextWorldExpress needs: pip install 'agentkit[envs]' ({e}).") from e
+            self._env = TextWorldExpressEnv(envStepLimit=100_000)
+        return self._env
+
+    def _load(self, game: str) -> Any:
+        env = self._engine()
+        if self._loaded != game:
+            env.load(game, self.params.get(game, ""))
+            self._loaded = game
+        return env
+
+    def _seeds(self, game: str) -> list[int]:
+        env = self._load(game)
+        return list({"train": env.getValidSeedsTrain, "dev": env.getValidSeedsDev,
+                     "test": env.getValidSeedsTest}[self.split]())
+
+    def task_ids(self) -> list[str]:
+        if self._ids is None:
+            self._ids = [f"{g}/{s}" for g in self.games for s in self._seeds(g)[: self.episodes]]
+        return self._ids
+
+    def task_type(self, task_id: str) -> str:
+        return task_id.split("/")[0]
+
+    def _reset(self, task_id: str) -> Obs:
+        game, _, seed = task_id.partition("/")
+        if game not in self.games or not seed.isdigit():
+            raise UserError(f"Bad TextWorldExpress task id {task_id!r}: use game/seed, e.g. coin/20000.")
+        obs, infos = self._load(game).reset(seed=int(seed), gameFold=self.split, generateGoldPath=True)
+        self._gold = list(self._env.getGoldActionSequence())
+        return Obs(obs.strip(), infos["taskDescription"].strip(), sorted(infos["validActions"]))
+
+    def _step(self, action: str) -> StepResult:
+        obs, reward, done, infos = self._env.step(action)
+        admissible = sorted(infos["validActions"])
+        return StepResult(obs.strip(), reward=float(reward), done=bool(done), won=bool(infos["tasksuccess"]),
+                          score=float(infos["score"]), admissible=admissible,
+                          info={"invalid": obs.startswith("Unknown action")})
+
+    def _close(self) -> None:
+        if self._env is not None:
+            self._env.close()
+            self._env = self._loaded = None
