@@ -1,0 +1,142 @@
+"""The fixture site's products and shopping instructions (written for this project; no WebShop data).
+
+Each product has the fields the official reward reads: ``query`` (the search that found it), a
+``product_category`` path, ``name`` (its product type), ``attributes``, ``options``, ``Title``,
+``BulletPoints`` and ``Description``. Each goal names a target product, the attributes and options the
+shopper wants and a price limit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["GOALS", "PRODUCTS"]
+
+
+def _product(asin: str, title: str, price: float, category: str, query: str, name: str, attributes: list[str],
+             options: dict[str, list[str]], bullets: list[str], description: str) -> dict[str, Any]:
+    return {"asin": asin, "Title": title, "Price": price, "product_category": category, "query": query,
+            "name": name, "attributes": attributes, "options": options, "BulletPoints": bullets,
+            "Description": description, "Rating": "4.3 out of 5"}
+
+
+_SHOES = "Clothing, Shoes & Jewelry › Women › Shoes"
+_MEN_SHOES = "Clothing, Shoes & Jewelry › Men › Shoes"
+_SNACKS = "Grocery & Gourmet Food › Snacks"
+_TEA = "Grocery & Gourmet Food › Beverages › Tea"
+_HAIR = "Beauty & Personal Care › Hair Care"
+_SKIN = "Beauty & Personal Care › Skin Care"
+_DESK = "Home & Kitchen › Furniture › Home Office"
+_LIGHT = "Home & Kitchen › Lighting"
+_AUDIO = "Electronics › Headphones"
+_CABLE = "Electronics › Accessories › Cables"
+
+PRODUCTS = [
+    _product("B0AK000001", "Trailglide Women's Running Shoes, Lightweight Breathable Mesh Sneakers", 42.99, _SHOES,
+             "women running shoes", "running shoes", ["lightweight", "breathable", "rubber sole"],
+             {"size": ["6", "7", "8", "9"], "color": ["black", "coral", "white"]},
+             ["Breathable knit mesh upper", "Cushioned rubber sole for road running"],
+             "A lightweight everyday running shoe."),
+    _product("B0AK000002", "Parkway Women's Slip-On Walking Shoes with Memory Foam", 29.99, _SHOES,
+             "women walking shoes", "walking shoes", ["slip on", "memory foam", "machine washable"],
+             {"size": ["6", "7", "8", "9", "10"], "color": ["grey", "navy"]},
+             ["Memory foam insole", "Machine washable"], "Easy slip-on walking shoes for all day comfort."),
+    _product("B0AK000003", "Summit Men's Waterproof Hiking Boots, Ankle Support", 79.0, _MEN_SHOES,
+             "men hiking boots", "hiking boots", ["waterproof", "ankle support", "rubber sole"],
+             {"size": ["9", "10", "11", "12"], "color": ["brown", "black"]},
+             ["Waterproof leather upper", "Padded collar with ankle support"], "Sturdy boots for wet trails."),
+    _product("B0AK000004", "Citystep Men's Canvas Sneakers, Classic Low Top", 24.5, _MEN_SHOES,
+             "men canvas sneakers", "sneakers", ["canvas", "lace up", "rubber sole"],
+             {"size": ["8", "9", "10", "11"], "color": ["white", "red", "navy"]},
+             ["Canvas upper", "Vulcanised rubber sole"], "Classic low-top canvas sneakers."),
+    _product("B0AK000005", "Harvest Crunch Roasted Almonds, Sea Salt, Gluten Free Snack Pack", 12.99, _SNACKS,
+             "roasted almonds snack", "almonds", ["gluten free", "non gmo", "high protein"],
+             {"flavor": ["sea salt", "honey roasted", "smoked"], "size": ["6 pack", "12 pack"]},
+             ["Dry roasted in small batches", "Gluten free and non GMO"], "Crunchy almonds in handy packs."),
+    _product("B0AK000006", "Sunpatch Dried Mango Slices, No Sugar Added, Vegan", 9.49, _SNACKS,
+             "dried mango", "dried mango", ["no sugar added", "vegan", "gluten free"],
+             {"size": ["8 ounce", "16 ounce"]}, ["Just mango, nothing else", "Vegan"], "Sweet, chewy mango slices."),
+    _product("B0AK000007", "Crispfield Baked Veggie Chips, Low Fat, Variety Pack", 15.99, _SNACKS,
+             "veggie chips", "chips", ["low fat", "baked", "vegan"],
+             {"flavor": ["original", "ranch", "bbq"], "size": ["12 count", "24 count"]},
+             ["Baked, never fried", "Low fat"], "Crunchy baked vegetable chips."),
+    _product("B0AK000008", "Highland Organic Green Tea Bags, Caffeine Free Mint Blend", 8.75, _TEA,
+             "organic green tea", "tea bags", ["organic", "caffeine free", "non gmo"],
+             {"flavor": ["mint", "jasmine", "lemon"], "size": ["20 count", "100 count"]},
+             ["Certified organic", "Caffeine free mint blend"], "A calming green tea with mint."),
+    _product("B0AK000009", "Ember Loose Leaf Black Tea, Breakfast Blend", 14.0, _TEA,
+             "loose leaf black tea", "black tea", ["loose leaf", "fair trade"],
+             {"size": ["4 ounce", "8 ounce"]}, ["Fair trade Assam and Ceylon"], "A strong breakfast blend."),
+    _product("B0AK000010", "Lumen Argan Oil Shampoo for Dry Damaged Hair, Sulfate Free", 18.99, _HAIR,
+             "argan oil shampoo", "shampoo", ["sulfate free", "paraben free", "dry hair"],
+             {"size": ["8.5 fl oz", "16.9 fl oz"]}, ["Sulfate and paraben free", "For dry, damaged hair"],
+             "Moisturising shampoo with argan oil."),
+    _product("B0AK000011", "Verdant Tea Tree Conditioner, Cruelty Free", 16.49, _HAIR,
+             "tea tree conditioner", "conditioner", ["cruelty free", "paraben free"],
+             {"size": ["12 fl oz", "24 fl oz"]}, ["Cruelty free", "Tea tree and peppermint"],
+             "Refreshing conditioner for all hair types."),
+    _product("B0AK000012", "Dewdrop Hyaluronic Acid Face Moisturizer, Fragrance Free, Sensitive Skin", 21.0, _SKIN,
+             "face moisturizer sensitive skin", "moisturizer", ["fragrance free", "sensitive skin", "hyaluronic acid"],
+             {"size": ["1.7 oz", "3.4 oz"]}, ["Fragrance free", "Dermatologist tested for sensitive skin"],
+             "A light daily moisturizer."),
+    _product("B0AK000013", "Solace Mineral Sunscreen SPF 50, Water Resistant, Reef Safe", 13.99, _SKIN,
+             "mineral sunscreen", "sunscreen", ["water resistant", "reef safe", "spf 50"],
+             {"size": ["3 oz", "6 oz"]}, ["Zinc oxide SPF 50", "Water resistant 80 minutes"],
+             "Broad spectrum mineral sunscreen."),
+    _product("B0AK000014", "Northwood Height Adjustable Standing Desk, 48 x 24 Inch, Easy Assembly", 189.0, _DESK,
+             "standing desk", "standing desk", ["height adjustable", "easy assembly", "steel frame"],
+             {"color": ["walnut", "white", "black"]}, ["Electric lift", "Easy assembly in 20 minutes"],
+             "A sturdy electric standing desk."),
+    _product("B0AK000015", "Northwood Ergonomic Office Chair with Lumbar Support, Mesh Back", 129.0, _DESK,
+             "ergonomic office chair", "office chair", ["lumbar support", "mesh back", "easy assembly"],
+             {"color": ["black", "grey"]}, ["Adjustable lumbar support", "Breathable mesh back"],
+             "An ergonomic chair for long workdays."),
+    _product("B0AK000016", "Glowline LED Desk Lamp, Dimmable, USB Charging Port", 27.99, _LIGHT,
+             "led desk lamp", "desk lamp", ["dimmable", "usb charging", "energy efficient"],
+             {"color": ["black", "white", "silver"]}, ["5 brightness levels", "USB charging port"],
+             "A dimmable LED lamp for the desk."),
+    _product("B0AK000017", "Glowline Warm White LED String Lights, 33 ft, Battery Operated", 11.99, _LIGHT,
+             "led string lights", "string lights", ["battery operated", "waterproof", "warm white"],
+             {"size": ["33 ft", "66 ft"]}, ["Battery operated with timer", "Waterproof copper wire"],
+             "Fairy lights for the bedroom or patio."),
+    _product("B0AK000018", "Quietwave Wireless Noise Cancelling Headphones, 40 Hour Battery", 69.99, _AUDIO,
+             "noise cancelling headphones", "headphones", ["wireless", "noise cancelling", "long battery life"],
+             {"color": ["black", "silver", "blue"]}, ["Active noise cancelling", "40 hour battery life"],
+             "Over-ear wireless headphones."),
+    _product("B0AK000019", "Quietwave Wired Earbuds with Microphone, Tangle Free Cable", 9.99, _AUDIO,
+             "wired earbuds", "earbuds", ["wired", "with microphone", "tangle free"],
+             {"color": ["black", "white"]}, ["In-line microphone", "Flat tangle free cable"], "Budget earbuds."),
+    _product("B0AK000020", "Linkpro USB C to USB C Cable, Fast Charging, Braided, 6 ft", 10.99, _CABLE,
+             "usb c cable", "usb cable", ["fast charging", "braided", "durable"],
+             {"size": ["3 ft", "6 ft", "10 ft"], "color": ["black", "grey"]},
+             ["100W fast charging", "Braided nylon, durable"], "A braided USB-C charging cable."),
+]
+
+GOALS = [
+    {"asin": "B0AK000001", "instruction": "i need lightweight breathable women's running shoes in size 8 and "
+     "color coral", "attributes": ["lightweight", "breathable"], "options": {"size": "8", "color": "coral"},
+     "price_upper": 50.0},
+    {"asin": "B0AK000003", "instruction": "i want waterproof men's hiking boots with ankle support, size 11, in brown",
+     "attributes": ["waterproof", "ankle support"], "options": {"size": "11", "color": "brown"}, "price_upper": 90.0},
+    {"asin": "B0AK000005", "instruction": "find gluten free roasted almonds, honey roasted flavor, 12 pack",
+     "attributes": ["gluten free"], "options": {"flavor": "honey roasted", "size": "12 pack"}, "price_upper": 20.0},
+    {"asin": "B0AK000006", "instruction": "i'm looking for vegan dried mango with no sugar added, 16 ounce",
+     "attributes": ["vegan", "no sugar added"], "options": {"size": "16 ounce"}, "price_upper": 20.0},
+    {"asin": "B0AK000008", "instruction": "i want organic caffeine free green tea, jasmine flavor, 100 count",
+     "attributes": ["organic", "caffeine free"], "options": {"flavor": "jasmine", "size": "100 count"},
+     "price_upper": 10.0},
+    {"asin": "B0AK000010", "instruction": "i need a sulfate free shampoo for dry hair in the 16.9 fl oz size",
+     "attributes": ["sulfate free", "dry hair"], "options": {"size": "16.9 fl oz"}, "price_upper": 30.0},
+    {"asin": "B0AK000012", "instruction": "find a fragrance free face moisturizer for sensitive skin, 3.4 oz",
+     "attributes": ["fragrance free", "sensitive skin"], "options": {"size": "3.4 oz"}, "price_upper": 30.0},
+    {"asin": "B0AK000014", "instruction": "i want a height adjustable standing desk with easy assembly in walnut",
+     "attributes": ["height adjustable", "easy assembly"], "options": {"color": "walnut"}, "price_upper": 200.0},
+    {"asin": "B0AK000016", "instruction": "i need a dimmable led desk lamp with usb charging, white",
+     "attributes": ["dimmable", "usb charging"], "options": {"color": "white"}, "price_upper": 40.0},
+    {"asin": "B0AK000018", "instruction": "i'm looking for wireless noise cancelling headphones in blue",
+     "attributes": ["wireless", "noise cancelling"], "options": {"color": "blue"}, "price_upper": 80.0},
+    {"asin": "B0AK000020", "instruction": "find a braided fast charging usb c cable, 10 ft, grey",
+     "attributes": ["braided", "fast charging"], "options": {"size": "10 ft", "color": "grey"}, "price_upper": 20.0},
+    {"asin": "B0AK000017", "instruction": "i want battery operated warm white string lights, 66 ft",
+     "attributes": ["battery operated", "warm white"], "options": {"size": "66 ft"}, "price_upper": 20.0},
+]
