@@ -4,7 +4,9 @@ Each turn the model writes ``Thought: …`` and ``Action: …``; the action is c
 actions when the environment lists them, then stepped. Model mistakes are observations, not crashes: a reply
 without an action gets a format reminder, an inadmissible action gets the list of valid ones, a failing tool
 its error, and the agent goes on until it finishes, ``max_steps`` pass, or ``max_parse_failures`` replies in
-a row had no action. The history is a growing chat, so the prompt prefix stays stable for KV reuse.
+a row had no action. The history is a chat kept within ``context_tokens`` by folding old steps into a
+digest (``workflows/acting.py``), rarely, so the prompt prefix stays stable for KV reuse; a model that still
+reports a context overflow gets one retry on half the budget, then the episode stops with that reason.
 
 Example:
     >>> import asyncio
@@ -20,7 +22,7 @@ Example:
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, TypedDict
 
 from langgraph.graph import END, START, StateGraph
@@ -30,8 +32,10 @@ from langgraph.runtime import Runtime
 from agentkit.context import RunContext
 from agentkit.envs.base import Env
 from agentkit.envs.tools import Tool, ToolEnv, calculator
+from agentkit.errors import ContextOverflowError
 from agentkit.events import Action, Answer, Observation, Stopped, Thought
 from agentkit.types import Message
+from agentkit.workflows.acting import Transcript, compact_actions, match_action
 from agentkit.workflows.nodes import StopReason, guard, task_messages
 from agentkit.workflows.tasks import Task, get_task
 
@@ -51,7 +55,10 @@ class Step(TypedDict):
 
 class ReActState(TypedDict, total=False):
     question: str
+    task_id: str | None
+    task_type: str | None
     opening: str
+    folded: int
     admissible: list[str] | None
     steps: list[Step]
     parse_failures: int
@@ -61,6 +68,16 @@ class ReActState(TypedDict, total=False):
     answer: str | None
     error: str | None
     stop_reason: StopReason
+
+
+def _repeats(steps: Sequence[Step]) -> int:
+    """How many times in a row the last action was taken."""
+    last, count = steps[-1]["action"], 0
+    for step in reversed(steps):
+        if step["action"] != last:
+            break
+        count += 1
+    return count
 
 
 def parse_reply(text: str) -> tuple[str, str | None]:
@@ -83,55 +100,85 @@ def parse_reply(text: str) -> tuple[str, str | None]:
 
 
 def build(*, task: str | Task | None = None, tools: Sequence[Tool] = (calculator,), max_steps: int = 10,
-          max_parse_failures: int = 3, checkpointer: Any = None) -> CompiledStateGraph:
+          max_parse_failures: int = 3, demos: Mapping[str, str] | None = None, context_tokens: int = 3000,
+          reply_tokens: int = 150, checkpointer: Any = None) -> CompiledStateGraph:
     """Build the ReAct graph: ``reset`` → (``think`` → ``act``)* → ``finish``.
 
+    With an environment (``ctx.env``) the input is ``{"task_id": ...}`` (the environment's task id; the
+    question is the task it states); with tools it is ``{"question": ...}``.
+
     Args:
-        task: supplies the ``react`` prompt (``qa`` by default).
-        tools: the tools used when the run's context has no environment (``ctx.env``).
+        task: supplies the ``react`` (tools) and ``act`` (environments) prompts (``qa`` by default).
+        tools: the tools used when the run's context has no environment.
         max_steps: actions at most.
         max_parse_failures: replies in a row without an action before giving up.
+        demos: a worked example per task type (e.g. ``agentkit.envs.demos.expert_demos``), shown in the
+            system prompt of episodes of that type.
+        context_tokens: the prompt's budget; older steps are folded into a digest to stay within it
+            (see ``workflows/acting.py``).
+        reply_tokens: generation limit per reply.
         checkpointer: a LangGraph checkpointer so an interrupted run resumes.
     """
     task = get_task(task)
+    transcript = Transcript(budget=context_tokens)
 
     def env_of(ctx: RunContext, question: str) -> Env | ToolEnv:
         return ctx.env if ctx.env is not None else ToolEnv(tools, task=question)
 
     async def reset(state: ReActState, runtime: Runtime[RunContext]) -> dict[str, Any]:
-        env = env_of(runtime.context, state["question"])
-        obs = await env.reset(None if runtime.context.env is not None else state["question"])
+        ctx = runtime.context
+        if ctx.env is not None:
+            obs = await ctx.env.reset(state.get("task_id"))
+        else:
+            obs = await ToolEnv(tools).reset(state["question"])
         if obs.text:
             runtime.stream_writer(Observation("reset", obs.text))
-        return {"opening": obs.text, "admissible": obs.admissible, "steps": [], "parse_failures": 0,
-                "done": False, "won": False, "reward": 0.0}
+        return {"question": obs.task or state.get("question", ""), "opening": obs.text,
+                "task_type": obs.info.task_type if obs.info else None, "admissible": obs.admissible,
+                "steps": [], "parse_failures": 0, "folded": 0, "done": False, "won": False, "reward": 0.0}
 
-    def messages(state: ReActState, env: Any) -> list[Message]:
-        actions = env.describe() if isinstance(env, ToolEnv) else "the actions the environment lists"
-        opening = state.get("opening") or ""
-        if state.get("admissible") and not state.get("steps"):
-            opening += "\nAdmissible actions: " + ", ".join(state["admissible"] or [])
-        chat = task_messages(task, "react", actions=actions, goal=state["question"], observation=opening)
-        for step in state.get("steps", []):
-            reply = f"Thought: {step['thought']}" + (f"\nAction: {step['action']}" if step["action"] else "")
-            chat.append({"role": "assistant", "content": reply})
-            chat.append({"role": "user", "content": f"Observation: {step['observation']}"})
-        return chat
+    def head(state: ReActState, env: Any) -> list[Message]:
+        if isinstance(env, ToolEnv):
+            return task_messages(task, "react", actions=env.describe(), goal=state["question"],
+                                 observation=state.get("opening") or "")
+        demo = (demos or {}).get(state.get("task_type") or "", "")
+        demo = f"\nHere is a solved example of a similar task:\n{demo}\n" if demo else ""
+        return task_messages(task, "act", goal=state["question"], observation=state.get("opening") or "",
+                             demo=demo)
+
+    def messages(state: ReActState, env: Any, budget_scale: float = 1.0) -> tuple[list[Message], int]:
+        admissible = state.get("admissible")
+        tail = f"Valid actions: {compact_actions(admissible)}" if admissible else ""
+        layout = transcript if budget_scale == 1.0 else Transcript(budget=int(transcript.budget * budget_scale))
+        return layout.messages(head(state, env), state.get("steps", []), state.get("folded", 0), tail)
 
     @guard
     async def think(state: ReActState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         env = env_of(runtime.context, state["question"])
-        completion = await runtime.context.generate(messages(state, env), stop=["\nObservation", "Observation:"])
+        for scale in (1.0, 0.5):
+            chat, folded = messages(state, env, scale)
+            try:
+                completion = await runtime.context.generate(chat, stop=["\nObservation", "Observation:"],
+                                                            max_tokens=reply_tokens)
+                break
+            except ContextOverflowError as e:
+                overflow = str(e)
+        else:
+            reason = f"context overflow even after folding old steps: {overflow}"
+            runtime.stream_writer(Stopped(reason))
+            return {"stop_reason": reason}
         thought, action = parse_reply(completion.text)
         runtime.stream_writer(Thought("think", thought))
         step: Step = {"thought": thought, "action": action, "observation": "", "valid": action is not None}
-        return {"steps": [*state.get("steps", []), step]}
+        return {"steps": [*state.get("steps", []), step], "folded": folded}
 
     async def act(state: ReActState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         steps = [dict(s) for s in state["steps"]]
         step = steps[-1]
         update: dict[str, Any] = {"steps": steps}
         admissible = state.get("admissible")
+        if step["action"] is not None and admissible:
+            step["action"] = match_action(step["action"], admissible) or step["action"]
         if step["action"] is None:
             step["observation"] = ("Your reply had no action. Reply with 'Thought: ...' and then 'Action: ...' "
                                    "using one of the available actions.")
@@ -139,18 +186,21 @@ def build(*, task: str | Task | None = None, tools: Sequence[Tool] = (calculator
         elif admissible and step["action"] not in admissible:
             step["valid"] = False
             step["observation"] = (f"Invalid action {step['action']!r}. Choose exactly one of: "
-                                   + ", ".join(admissible))
+                                   + compact_actions(admissible))
             update["parse_failures"] = 0
         else:
             result = await env_of(runtime.context, state["question"]).step(step["action"])
             step["observation"] = result.observation
-            step["valid"] = not result.observation.startswith("Invalid action")
+            step["valid"] = not (result.info.get("invalid") or result.observation.startswith("Invalid action"))
             update.update(parse_failures=0, done=result.done, won=result.won,
                           reward=state.get("reward", 0.0) + result.reward)
             if result.admissible is not None:
                 update["admissible"] = result.admissible
             if result.done:
                 update["answer"] = result.info.get("answer")
+        repeats = _repeats(steps)
+        if repeats >= 3 and not update.get("done"):
+            step["observation"] += f"\n(You have done this {repeats} times in a row. Try a different action.)"
         runtime.stream_writer(Action("act", step["action"] or "(none)", step["valid"]))
         runtime.stream_writer(Observation("act", step["observation"]))
         return update
