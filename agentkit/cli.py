@@ -9,7 +9,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from agentkit import __version__, cli_run
+from agentkit import __version__, cli_eval, cli_run
 from agentkit.errors import AgentkitError, UserError
 from agentkit.models.usage import track_usage
 
@@ -56,6 +56,20 @@ def _parser() -> argparse.ArgumentParser:
     _add_model_flag(run)
     cli_run.add_run_arguments(run)
     run.set_defaults(handler=cli_run.run_command)
+
+    evaluate = sub.add_parser("eval", help="run an agent (or the expert) on an environment's episodes",
+                              epilog=cli_eval.EVAL_EXAMPLES, formatter_class=fmt,
+                              description="Run episodes K at a time; one JSONL line per finished episode; "
+                                          "--resume continues a killed run; ends with a table and a plot.")
+    _add_model_flag(evaluate)
+    cli_eval.add_eval_arguments(evaluate)
+    evaluate.set_defaults(handler=cli_eval.eval_command)
+
+    report = sub.add_parser("report", help="tables and plots from eval runs, one or several compared",
+                            epilog=cli_eval.REPORT_EXAMPLES, formatter_class=fmt,
+                            description="Re-render eval runs from their episodes.jsonl; compare several.")
+    cli_eval.add_report_arguments(report)
+    report.set_defaults(handler=cli_eval.report_command)
 
     models = sub.add_parser("models", help="list known models, or resolve and check one", epilog=_MODELS_EXAMPLES,
                             formatter_class=fmt, description="List known models, or resolve, load and time one.")

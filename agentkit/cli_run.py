@@ -72,15 +72,23 @@ def _builder_options(args: argparse.Namespace, task: Any) -> dict[str, Any]:
     options: dict[str, Any] = {name: getattr(args, name) for name in _OPTIONS}
     if args.task is not None:
         options["task"] = task
-    for item in args.option:
-        key, eq, value = item.partition("=")
-        if not eq or not key:
-            raise UserError(f"--option takes KEY=VALUE, not {item!r}.")
-        options[key.replace("-", "_")] = _literal(value)
+    options.update({k: literal(v) for k, v in parse_pairs(args.option, "--option").items()})
     return options
 
 
-def _literal(value: str) -> Any:
+def parse_pairs(items: list[str], flag: str) -> dict[str, str]:
+    """``["a=1", "b-c=x"]`` → ``{"a": "1", "b_c": "x"}``; anything else is a usage error naming ``flag``."""
+    pairs: dict[str, str] = {}
+    for item in items:
+        key, eq, value = item.partition("=")
+        if not eq or not key:
+            raise UserError(f"{flag} takes KEY=VALUE, not {item!r}.")
+        pairs[key.replace("-", "_")] = value
+    return pairs
+
+
+def literal(value: str) -> Any:
+    """A command-line value as JSON when it parses (numbers, booleans, lists), else the string."""
     with contextlib.suppress(ValueError):
         return json.loads(value)
     return value

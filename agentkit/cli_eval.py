@@ -1,0 +1,257 @@
+"""``agentkit eval`` (agents or the reference policy on an environment's split) and ``agentkit report``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from agentkit.cli_run import literal, parse_pairs
+from agentkit.errors import BackendUnavailableError, UserError
+
+__all__ = ["EVAL_EXAMPLES", "REPORT_EXAMPLES", "add_eval_arguments", "add_report_arguments", "eval_command",
+           "report_command"]
+
+EVAL_EXAMPLES = """examples:
+  agentkit eval --env alfworld --per-type 1 --max-steps 20          # 6 games, one per task type
+  agentkit eval --env alfworld --split eval_in_distribution --per-type 4 --concurrency 2 --out runs/alf24
+  agentkit eval --env alfworld --out runs/alf24 --per-type 4 --resume  # continue a killed run
+  agentkit eval --env twx --env-option games=coin,arithmetic --limit 40 --per-type 20
+  agentkit eval --env scienceworld --env-option tasks=find-living-thing --limit 3
+  agentkit eval --env alfworld --policy expert --out runs/alf-expert   # the engine's expert on all 140 games
+  agentkit eval --env webshop --env-option url=http://127.0.0.1:3000 --limit 10
+"""
+
+REPORT_EXAMPLES = """examples:
+  agentkit report runs/alf24                   # re-render one run's table and plot
+  agentkit report runs/plain runs/with-demos   # compare runs side by side
+"""
+
+
+def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--env", required=True,
+                        help="alfworld, textworld_express (twx), scienceworld (sciworld) or webshop")
+    parser.add_argument("--split", help="the environment's split (default: its evaluation split)")
+    parser.add_argument("--env-option", action="append", default=[], metavar="KEY=VALUE",
+                        help="environment option, e.g. games=coin,arithmetic; data=PATH; url=URL (repeatable)")
+    pick = parser.add_argument_group("which episodes")
+    pick.add_argument("--per-type", type=int, help="the first N tasks of each task type")
+    pick.add_argument("--limit", type=int, help="at most N episodes")
+    pick.add_argument("--tasks", nargs="+", metavar="ID", help="these task ids")
+    agent = parser.add_argument_group("agent")
+    agent.add_argument("--policy", choices=["agent", "expert"], default="agent",
+                       help="agent: the workflow on the model; expert: the environment's reference policy")
+    agent.add_argument("-w", "--workflow", default="react", help="an acting workflow (default: react)")
+    agent.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                       help="workflow builder option, e.g. context_tokens=2500 (repeatable)")
+    agent.add_argument("--max-steps", type=int, help="actions per episode (default: per environment)")
+    agent.add_argument("--demos", action=argparse.BooleanOptionalAction, default=True,
+                       help="show one expert demonstration of the same task type, played on the training split "
+                            "(default: on)")
+    agent.add_argument("-t", "--temperature", type=float, default=0.0, help="sampling temperature (default 0)")
+    run = parser.add_argument_group("run")
+    run.add_argument("-k", "--concurrency", type=int, default=1, help="episodes at once (default 1)")
+    run.add_argument("--out", help="run folder (default runs/ENV-SPLIT-POLICY-TIME)")
+    run.add_argument("--resume", action="store_true", help="continue the run in --out, skipping finished episodes")
+    run.add_argument("--no-plot", dest="plot", action="store_false", help="skip the PNG plot")
+
+
+def add_report_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("runs", nargs="+", help="run folders (or their episodes.jsonl files)")
+    parser.add_argument("--plot", help="PNG path (default: success.png in the first run folder, or compare.png)")
+    parser.add_argument("--no-plot", dest="no_plot", action="store_true", help="tables only")
+
+
+def _config(args: argparse.Namespace, env_name: str, split: str, max_steps: int, tasks: list[str]) -> dict[str, Any]:
+    agent = args.policy == "agent"
+    return {"env": env_name, "split": split, "env_options": parse_pairs(args.env_option, "--env-option"),
+            "policy": args.policy, "workflow": args.workflow if agent else None,
+            "options": parse_pairs(args.option, "--option") if agent else {}, "model": args.model if agent else None,
+            "max_steps": max_steps, "demos": args.demos and agent, "temperature": args.temperature,
+            "concurrency": args.concurrency, "tasks": tasks}
+
+
+async def eval_command(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from agentkit.envs.eval import EpisodeLog, select_tasks
+    from agentkit.envs.registry import make_env, resolve
+
+    console = Console()
+    env_name, spec = resolve(args.env)
+    split = args.split or spec.default_split
+    env_options = parse_pairs(args.env_option, "--env-option")
+    if args.policy == "expert" and "expert" in spec.options:
+        env_options.setdefault("expert", "planner")
+    if args.concurrency < 1:
+        raise UserError(f"--concurrency must be at least 1, not {args.concurrency}.")
+    probe = make_env(env_name, split, **env_options)
+    try:
+        tasks = select_tasks(probe, limit=args.limit, per_type=args.per_type, tasks=args.tasks)
+    finally:
+        await probe.close()
+    if not tasks:
+        raise UserError(f"No episodes selected from {env_name} {split}; check --tasks/--limit/--per-type.")
+    max_steps = args.max_steps or spec.max_steps
+    config = _config(args, env_name, split, max_steps, tasks)
+    policy = args.workflow if args.policy == "agent" else "expert"
+    out = Path(args.out or f"runs/{env_name}-{split}-{policy}-{time.strftime('%Y%m%d-%H%M%S')}")
+    log = EpisodeLog(out)
+    done = log.start(config, resume=args.resume)
+    async with _Player(args, config, env_name, out) as play:
+        if args.policy == "agent":
+            await play.prepare(console, env_name, spec.demo_split, env_options)
+        console.print(f"[dim]{env_name} {split} · {policy}{play.model_note} · {len(tasks)} episodes "
+                      f"({len(done)} already done) · concurrency {args.concurrency} · {out}[/]", highlight=False)
+        records = await _run_with_progress(
+            console, lambda: make_env(env_name, split, **env_options), tasks, play, log, args.concurrency, done)
+    wanted = set(tasks)
+    records = [r for r in records if r["task_id"] in wanted]
+    _render(console, {out.name: records}, None if not args.plot else out / "success.png", title=str(out))
+    return 0
+
+
+async def _run_with_progress(console: Any, make: Any, tasks: list[str], play: Any, log: Any, concurrency: int,
+                             done: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from agentkit.envs.eval import evaluate
+
+    finished = [r for r in done if r["task_id"] in set(tasks)]
+    won = sum(bool(r.get("won")) for r in finished)
+    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
+               TimeElapsedColumn()]
+
+    def rate(won: int, total: int) -> str:
+        return f"won {won}/{total} ({won / total:.0%})" if total else "won -"
+
+    with Progress(*columns, console=console, transient=False) as progress:
+        bar = progress.add_task("episodes", total=len(tasks), completed=len(finished), rate=rate(won, len(finished)))
+        counts = {"won": won, "total": len(finished)}
+
+        def on_record(record: dict[str, Any]) -> None:
+            counts["won"] += bool(record.get("won"))
+            counts["total"] += 1
+            mark = "[red]error[/]" if record.get("error") else "[green]won[/]" if record.get("won") else "lost"
+            progress.console.print(f"  {record['task_id']}: {mark} in {record.get('steps', 0)} steps, "
+                                   f"{record.get('seconds', 0):.0f} s", highlight=False)
+            progress.update(bar, advance=1, rate=rate(counts["won"], counts["total"]))
+
+        return await evaluate(make, tasks, play, log, concurrency=concurrency, on_record=on_record)
+
+
+class _Player:
+    """Plays one episode: the workflow on the model (``--policy agent``) or the reference policy."""
+
+    def __init__(self, args: argparse.Namespace, config: dict[str, Any], env_name: str, out: Path) -> None:
+        self.args, self.config, self.env_name, self.out = args, config, env_name, out
+        self.model: Any = None
+        self.graph: Any = None
+        self.model_note = ""
+
+    async def __aenter__(self) -> _Player:
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        if self.model is not None:
+            await self.model.aclose()
+
+    async def prepare(self, console: Any, env_name: str, demo_split: str, env_options: dict[str, Any]) -> None:
+        from agentkit.models.registry import load_model
+        from agentkit.workflows.registry import build_workflow
+
+        options: dict[str, Any] = {"max_steps": self.config["max_steps"]}
+        for key, value in self.config["options"].items():
+            options[key] = literal(value)
+        if self.config["demos"]:
+            options["demos"] = await self._demos(console, env_name, demo_split, env_options)
+        self.graph = build_workflow(self.args.workflow, **options)
+        self.model = load_model(self.args.model)
+        with console.status(f"Loading {self.model.name}…"):
+            await self.model.load()
+        self.model_note = f" · model {self.model.name}"
+
+    async def _demos(self, console: Any, env_name: str, split: str, env_options: dict[str, Any]) -> dict[str, str]:
+        from agentkit.envs.demos import expert_demos
+        from agentkit.envs.registry import ENVS, make_env
+
+        path = self.out / "demos.json"
+        if path.exists():
+            return json.loads(path.read_text())
+        options = dict(env_options)
+        if "expert" in ENVS[env_name].options:  # the explorer: its demos search as the agent must (and fast)
+            options.setdefault("expert", "handcoded")
+        env = make_env(env_name, split, **options)
+        try:
+            with console.status(f"Playing the expert on {env_name} {split} for demonstrations…"):
+                demos = await expert_demos(env)
+        finally:
+            await env.close()
+        path.write_text(json.dumps(demos, indent=1))
+        return demos
+
+    async def __call__(self, env: Any, task_id: str) -> dict[str, Any]:
+        if self.graph is None:
+            return await self._expert(env, task_id)
+        from agentkit.context import RunContext
+
+        ctx = RunContext(self.model, temperature=self.args.temperature, env=env)
+        state = await self.graph.ainvoke({"task_id": task_id}, context=ctx)
+        usage = ctx.spent
+        steps = state.get("steps", [])
+        return {"task": state.get("question"), "won": bool(state.get("won")), "reward": state.get("reward", 0.0),
+                "steps": len(steps), "stop_reason": state.get("stop_reason"), "calls": usage.calls,
+                "tokens": {"prompt": usage.prompt_tokens, "cached": usage.cached_tokens,
+                           "completion": usage.completion_tokens, "total": usage.total_tokens},
+                "model": self.model.name, "workflow": self.args.workflow,
+                "trajectory": [{"thought": s["thought"], "action": s["action"], "observation": s["observation"],
+                                "valid": s["valid"]} for s in steps]}
+
+    async def _expert(self, env: Any, task_id: str) -> dict[str, Any]:
+        from agentkit.envs.demos import play_expert
+
+        transcript, won, steps = await play_expert(env, task_id, max_steps=self.config["max_steps"])
+        return {"won": won, "reward": 1.0 if won else 0.0, "steps": steps, "policy": "expert",
+                "transcript": transcript}
+
+
+def _load_run(path: str) -> tuple[str, list[dict[str, Any]]]:
+    from agentkit.envs.eval import EpisodeLog
+
+    folder = Path(path)
+    if folder.name == "episodes.jsonl":
+        folder = folder.parent
+    log = EpisodeLog(folder)
+    if not log.path.exists():
+        raise UserError(f"No {log.path}: give a run folder made by `agentkit eval --out`.")
+    return folder.name, log.load()
+
+
+def _render(console: Any, runs: dict[str, list[dict[str, Any]]], plot_path: Path | None, title: str = "") -> None:
+    from agentkit.envs.report import comparison_table, plot, run_table
+
+    for name, records in runs.items():
+        console.print(run_table(records, title=title or name))
+    if len(runs) > 1:
+        console.print(comparison_table(runs))
+    if plot_path is not None and any(runs.values()):
+        try:
+            console.print(f"[dim]plot: {plot(runs, plot_path)}[/]", highlight=False)
+        except BackendUnavailableError as e:
+            console.print(f"[yellow]no plot:[/] {e}", highlight=False)
+
+
+async def report_command(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    runs: dict[str, list[dict[str, Any]]] = {}
+    for path in args.runs:
+        name, records = _load_run(path)
+        runs[name if name not in runs else path] = records
+    first = Path(args.runs[0])
+    first = first.parent if first.name == "episodes.jsonl" else first
+    default = first / ("success.png" if len(runs) == 1 else "compare.png")
+    _render(Console(), runs, None if args.no_plot else Path(args.plot or default))
+    return 0
