@@ -12,7 +12,9 @@ MODULES = ["agentkit", "agentkit.types", "agentkit.models.base", "agentkit.model
            "agentkit.workflows.best_of_n", "agentkit.workflows.reflexion", "agentkit.workflows.got",
            "agentkit.workflows.react", "agentkit.workflows.tot", "agentkit.workflows.mcts",
            "agentkit.workflows.search.algorithms", "agentkit.workflows.tasks.base", "agentkit.workflows.tasks.game24",
-           "agentkit.workflows.tasks.game24_search", "agentkit.workflows.tasks.arithmetic"]
+           "agentkit.workflows.tasks.game24_search", "agentkit.workflows.tasks.arithmetic", "agentkit.envs.base",
+           "agentkit.envs.demos", "agentkit.envs.eval", "agentkit.envs.report", "agentkit.envs.isolation",
+           "agentkit.envs.webshop.scorer", "agentkit.workflows.acting"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -15,7 +15,7 @@ def test_readme_has_exactly_two_setup_commands_each_making_its_own_venv():
     commands = _setup_commands()
     assert len(commands) == 2
     assert all(c.startswith("python3 -m venv .venv && ") for c in commands)
-    assert "agentkit run" in commands[0] and "[local]" in commands[0]
+    assert "agentkit eval --env alfworld" in commands[0] and "[local,envs]" in commands[0]
     assert "pytest" in commands[1]
 
 

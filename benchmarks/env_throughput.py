@@ -1,0 +1,160 @@
+"""Environment and harness throughput: raw engines vs our adapters, and eval episodes/s for K = 1, 2, 4.
+
+    ALFWORLD_DATA=../shared/data/alfworld python benchmarks/env_throughput.py [--model qwen-1.5b] [--skip-model]
+
+1. Steps/s of each engine called directly vs through its adapter (same actions, same process; overhead goal
+   < 5 %). ALFWorld is also measured in its default child process (needed for concurrent games).
+2. Eval throughput (episodes/s) of ReAct on TextWorldExpress with the scripted model (harness overhead only)
+   and with the embedded model, at K = 1, 2, 4 concurrent episodes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import tempfile
+import time
+
+from agentkit.context import RunContext
+from agentkit.envs.eval import EpisodeLog, evaluate
+from agentkit.envs.textworld_express import TextWorldExpress
+from agentkit.models.testing import ScriptedModel
+from agentkit.workflows import react
+
+
+def _rate(steps: int, seconds: float) -> float:
+    return steps / seconds if seconds else float("inf")
+
+
+def twx_raw(actions: list[str], rounds: int) -> float:
+    from textworld_express import TextWorldExpressEnv
+
+    env = TextWorldExpressEnv(envStepLimit=100_000)
+    env.load("coin", "")
+    steps, started = 0, time.perf_counter()
+    for _ in range(rounds):
+        env.reset(seed=20000, gameFold="test", generateGoldPath=True)
+        for action in actions:
+            env.step(action)
+            steps += 1
+    seconds = time.perf_counter() - started
+    env.close()
+    return _rate(steps, seconds)
+
+
+async def twx_adapter(actions: list[str], rounds: int) -> float:
+    env = TextWorldExpress(games=["coin"], episodes=1)
+    await env.reset("coin/20000")  # start the JVM outside the timing, as the raw run's constructor does
+    steps, started = 0, time.perf_counter()
+    for _ in range(rounds):
+        await env.reset("coin/20000")
+        for action in actions:
+            await env.step(action)
+            steps += 1
+    seconds = time.perf_counter() - started
+    await env.close()
+    return _rate(steps, seconds)
+
+
+def alfworld_raw(folder: str, task_id: str, actions: list[str], rounds: int) -> float:
+    import textworld
+    from alfworld.agents.environment.alfred_tw_env import AlfredDemangler, AlfredInfos
+
+    infos = textworld.EnvInfos(won=True, admissible_commands=True, extras=["gamefile"])
+    steps, started = 0, time.perf_counter()
+    for _ in range(rounds):
+        env = textworld.start(f"{folder}/{task_id}/game.tw-pddl", request_infos=infos,
+                              wrappers=[AlfredDemangler(), AlfredInfos])
+        env.reset()
+        for action in actions:
+            env.step(action)
+            steps += 1
+        env.close()
+    return _rate(steps, time.perf_counter() - started)
+
+
+async def alfworld_adapter(task_id: str, actions: list[str], rounds: int, isolate: bool) -> float:
+    from agentkit.envs.alfworld import AlfWorld
+
+    env = AlfWorld(isolate=isolate)
+    await env.reset(task_id)
+    steps, started = 0, time.perf_counter()
+    for _ in range(rounds):
+        await env.reset(task_id)
+        for action in actions:
+            await env.step(action)
+            steps += 1
+    seconds = time.perf_counter() - started
+    await env.close()
+    return _rate(steps, seconds)
+
+
+async def eval_rate(model, k: int, episodes: int, max_steps: int) -> tuple[float, float]:
+    graph = react.build(max_steps=max_steps)
+
+    async def play(env, task_id):
+        state = await graph.ainvoke({"task_id": task_id}, context=RunContext(model, env=env))
+        return {"won": bool(state.get("won")), "steps": len(state["steps"])}
+
+    ids = [f"coin/{20000 + i}" for i in range(episodes)]
+    with tempfile.TemporaryDirectory() as out:
+        started = time.perf_counter()
+        records = await evaluate(lambda: TextWorldExpress(games=["coin"], episodes=episodes), ids, play,
+                                 EpisodeLog(out), concurrency=k)
+        seconds = time.perf_counter() - started
+    steps = sum(r["steps"] for r in records)
+    return episodes / seconds, steps / seconds
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default="qwen-1.5b")
+    parser.add_argument("--skip-model", action="store_true")
+    parser.add_argument("--rounds", type=int, default=20)
+    args = parser.parse_args()
+
+    probe = TextWorldExpress(games=["coin"], episodes=1)
+    from agentkit.envs.demos import play_expert
+
+    transcript, _, _ = await play_expert(probe, "coin/20000")
+    await probe.close()
+    twx_actions = [line[8:] for line in transcript.splitlines() if line.startswith("Action: ")]
+    print("engine             raw steps/s   adapter steps/s   overhead")
+    raw, ours = twx_raw(twx_actions, args.rounds), await twx_adapter(twx_actions, args.rounds)
+    print(f"textworld_express  {raw:11.0f}   {ours:15.0f}   {raw / ours - 1:8.1%}")
+    if os.environ.get("ALFWORLD_DATA"):
+        from agentkit.envs.alfworld import AlfWorld
+
+        env = AlfWorld(expert="handcoded", isolate=False)
+        task_id = env.task_ids()[0]
+        transcript, _, _ = await play_expert(env, task_id)
+        await env.close()
+        actions = [line[8:] for line in transcript.splitlines() if line.startswith("Action: ")]
+        rounds = max(2, args.rounds // 4)
+        raw = alfworld_raw(str(env.folder), task_id, actions, rounds)
+        ours = await alfworld_adapter(task_id, actions, rounds, isolate=False)
+        child = await alfworld_adapter(task_id, actions, rounds, isolate=True)
+        print(f"alfworld           {raw:11.1f}   {ours:15.1f}   {raw / ours - 1:8.1%}   (in-process)")
+        print(f"alfworld           {raw:11.1f}   {child:15.1f}   {raw / child - 1:8.1%}   (child process, default)")
+    else:
+        print("alfworld           (set ALFWORLD_DATA to measure)")
+
+    print("\nReAct on TextWorldExpress coin, episodes/s (steps/s):")
+    scripted = ScriptedModel(default="Thought: look.\nAction: look around")
+    for k in (1, 2, 4):
+        per_episode, per_step = await eval_rate(scripted, k, episodes=8, max_steps=10)
+        print(f"  scripted model  K={k}: {per_episode:6.2f} episodes/s ({per_step:7.1f} steps/s)")
+    if not args.skip_model:
+        from agentkit.models.registry import load_model
+
+        model = load_model(args.model)
+        await model.load()
+        for k in (1, 2, 4):
+            per_episode, per_step = await eval_rate(model, k, episodes=4, max_steps=3)
+            print(f"  {model.name:14s} K={k}: {per_episode:6.3f} episodes/s ({per_step:5.2f} steps/s)")
+        await model.aclose()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,184 @@
+"""The real simulators through our adapters: gold paths win, invalid actions are observations, crashes and
+kill -9 are survived. Marked ``envs`` (needs agentkit[envs], Java 17 and the ALFWorld data beside the repo)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from agentkit.envs.demos import play_expert
+from agentkit.envs.eval import EpisodeLog, evaluate
+
+pytestmark = [pytest.mark.envs]
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT.parent / "shared" / "data" / "alfworld"
+
+
+@pytest.fixture(scope="module")
+def alfworld_data(require, monkeypatch_module):
+    require("alfworld")
+    data = os.environ.get("ALFWORLD_DATA") or str(DATA)
+    if not (Path(data) / "json_2.1.1").is_dir():
+        pytest.skip(f"no ALFWorld data at {data}")
+    monkeypatch_module.setenv("ALFWORLD_DATA", data)
+    return data
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    with pytest.MonkeyPatch.context() as mp:
+        yield mp
+
+
+async def _expert(env, task_id, max_steps=100):
+    return {"won": (await play_expert(env, task_id, max_steps=max_steps))[1]}
+
+
+@pytest.mark.slow
+def test_the_planner_expert_wins_valid_seen_games_of_every_type_through_the_adapter(alfworld_data, tmp_path):
+    """Two games per task type (the planner re-plans every step; on some two-object games that takes
+    minutes, so all 140 are a benchmark run, not a CI test)."""
+    from agentkit.envs.alfworld import AlfWorld
+    from agentkit.envs.eval import select_tasks
+
+    env = AlfWorld()
+    assert len(env.task_ids()) == 140
+    ids = select_tasks(env, per_type=2)
+    records = asyncio.run(evaluate(lambda: AlfWorld(expert="planner"), ids, _expert, EpisodeLog(tmp_path),
+                                   concurrency=2))
+    lost = [r["task_id"] for r in records if not r["won"]]
+    assert len(records) == 12 and lost == []
+
+
+def test_alfworld_adapter_metadata_invalid_actions_and_old_put_wording(alfworld_data):
+    from agentkit.envs.alfworld import TASK_TYPES, AlfWorld
+
+    async def go():
+        env = AlfWorld(expert="planner")
+        try:
+            assert {env.task_type(t) for t in env.task_ids()} == set(TASK_TYPES)
+            task = next(t for t in env.task_ids() if env.task_type(t) == "pick_and_place_simple")
+            obs = await env.reset(task)
+            invalid = await env.step("fly to the moon")
+            plan = []
+            while (action := await env.expert_action()) is not None and len(plan) < 30:
+                if action.startswith("move "):  # say it the pre-0.4 way: put X in/on Y
+                    obj, recep = action[5:].split(" to ")
+                    action = f"put {obj} in/on {recep}"
+                plan.append(action)
+                result = await env.step(action)
+                if result.done:
+                    break
+            return obs, invalid, plan, result
+        finally:
+            await env.close()
+
+    obs, invalid, plan, result = asyncio.run(go())
+    assert obs.info.env == "alfworld" and obs.info.split == "eval_in_distribution"
+    assert obs.task and "Welcome" not in obs.text and "go to" in " ".join(obs.admissible)
+    assert invalid.observation == "Nothing happens." and invalid.info["invalid"] and not invalid.done
+    assert any(a.startswith("put ") for a in plan) and result.won
+
+
+def test_a_killed_alfworld_engine_is_an_error_record_and_the_eval_goes_on(alfworld_data, tmp_path):
+    from agentkit.envs.alfworld import AlfWorld
+
+
+    ids = AlfWorld().task_ids()[:3]
+
+    async def play(env, task_id):
+        await env.reset(task_id)
+        if task_id == ids[1]:
+            os.kill(env._engine._process.pid, signal.SIGKILL)
+        await env.step("look")
+        return {"won": False}
+
+    records = asyncio.run(evaluate(AlfWorld, ids, play, EpisodeLog(tmp_path)))
+    by_id = {r["task_id"]: r for r in records}
+    assert "process died" in by_id[ids[1]]["error"]
+    assert by_id[ids[0]]["error"] is None and by_id[ids[2]]["error"] is None
+
+
+def test_kill_9_during_agentkit_eval_then_resume(alfworld_data, tmp_path):
+    out = tmp_path / "run"
+    command = [sys.executable, "-m", "agentkit.cli", "eval", "--env", "alfworld", "--policy", "expert", "--limit",
+               "8", "--out", str(out), "--no-plot"]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    episodes = out / "episodes.jsonl"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and (not episodes.exists() or len(episodes.read_bytes().splitlines()) < 2):
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    before = [json.loads(x)["task_id"] for x in episodes.read_bytes().splitlines() if x.endswith(b"}")]
+    assert 2 <= len(before) < 8
+    subprocess.run([*command, "--resume"], check=True, timeout=600, capture_output=True)
+    after = [r["task_id"] for r in EpisodeLog(out).load()]
+    assert len(after) == 8 == len(set(after)) and after[: len(before)] == before
+
+
+@pytest.mark.parametrize("game", ["cookingworld", "twc", "coin", "mapreader", "arithmetic", "sorting",
+                                  "simonsays", "peckingorder"])
+def test_textworld_express_gold_paths_win(require, game):
+    require("textworld_express")
+    from agentkit.envs.textworld_express import TextWorldExpress
+
+    async def go():
+        env = TextWorldExpress(games=[game], episodes=2)
+        try:
+            results = [await play_expert(env, t) for t in env.task_ids()]
+            obs = await env.reset(env.task_ids()[0])
+            invalid = await env.step("fly to the moon")
+            return results, obs, invalid
+        finally:
+            await env.close()
+
+    results, obs, invalid = asyncio.run(go())
+    assert [won for _, won, _ in results] == [True, True]
+    assert obs.info.task_type == game and obs.admissible and obs.task
+    assert invalid.info["invalid"] and not invalid.done
+
+
+def test_scienceworld_gold_paths_win(require):
+    require("scienceworld")
+    from agentkit.envs.scienceworld import ScienceWorld
+
+    async def go():
+        env = ScienceWorld(tasks=["find-living-thing", "boil", "use-thermometer"], episodes=1)
+        try:
+            return env.task_ids(), [await play_expert(env, t) for t in env.task_ids()]
+        finally:
+            await env.close()
+
+    ids, results = asyncio.run(go())
+    assert [i.split("/")[0] for i in ids] == ["find-living-thing", "boil", "use-thermometer"]
+    assert all(won for _, won, _ in results)
+
+
+@pytest.mark.llm
+def test_react_with_the_tiny_model_plays_alfworld_within_its_context(alfworld_data, tiny):
+    from agentkit.context import RunContext
+    from agentkit.envs.alfworld import AlfWorld
+    from agentkit.workflows import react
+
+    async def go():
+        env = AlfWorld()
+        try:
+            graph = react.build(max_steps=6, context_tokens=1200, reply_tokens=60)
+            ctx = RunContext(tiny, env=env)
+            return await graph.ainvoke({"task_id": env.task_ids()[0]}, context=ctx), ctx
+        finally:
+            await env.close()
+
+    state, ctx = asyncio.run(go())
+    assert len(state["steps"]) == 6 and state["stop_reason"] == "step limit reached (6 steps)"
+    assert all(s["observation"] for s in state["steps"])
+    assert ctx.spent.calls == 6  # 2048-token window, 1200-token budget: no overflow, no retry
