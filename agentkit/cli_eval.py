@@ -158,14 +158,15 @@ class _Player:
         if self.model is not None:
             await self.model.aclose()
 
-    async def prepare(self, console: Any, env_name: str, demo_split: str, env_options: dict[str, Any]) -> None:
+    async def prepare(self, console: Any, env_name: str, demo_split: str | None, env_options: dict[str, Any]
+                      ) -> None:
         from agentkit.models.registry import load_model
         from agentkit.workflows.registry import build_workflow
 
         options: dict[str, Any] = {"max_steps": self.config["max_steps"]}
         for key, value in self.config["options"].items():
             options[key] = literal(value)
-        if self.config["demos"]:
+        if self.config["demos"] and demo_split is not None:
             options["demos"] = await self._demos(console, env_name, demo_split, env_options)
         self.graph = build_workflow(self.args.workflow, **options)
         self.model = load_model(self.args.model)

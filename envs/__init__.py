@@ -1,2 +1,2 @@
-"""Text-game environments (ALFWorld, WebShop, ScienceWorld, TextWorldExpress): see the environments issue.
-Nothing here yet."""
+"""Text environments (ALFWorld, WebShop, ScienceWorld, TextWorldExpress, Python tools) behind one protocol
+(``base.py``), the evaluation harness (``eval.py``) and its reports (``report.py``)."""

@@ -16,12 +16,13 @@ __all__ = ["ENVS", "EnvSpec", "make_env", "resolve"]
 
 @dataclass(frozen=True, slots=True)
 class EnvSpec:
-    """How to make one environment: its module, default split, a split for demonstrations and step cap."""
+    """How to make one environment: its module, default split, the split demonstrations are played on (``None``:
+    it has no reference policy) and its step cap."""
 
     module: str
     cls: str
     default_split: str
-    demo_split: str
+    demo_split: str | None
     max_steps: int
     options: tuple[str, ...]
 
@@ -33,7 +34,7 @@ ENVS = {
                                  ("games", "params", "episodes")),
     "scienceworld": EnvSpec("agentkit.envs.scienceworld", "ScienceWorld", "test", "train", 60,
                             ("tasks", "simplification", "episodes")),
-    "webshop": EnvSpec("agentkit.envs.webshop.adapter", "WebShop", "test", "train", 15, ("url", "goals")),
+    "webshop": EnvSpec("agentkit.envs.webshop.adapter", "WebShop", "test", None, 15, ("url", "goals")),
 }
 _ALIASES = {"twx": "textworld_express", "textworld-express": "textworld_express", "sciworld": "scienceworld",
             "alfred": "alfworld"}
