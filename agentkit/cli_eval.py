@@ -77,16 +77,18 @@ async def eval_command(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from agentkit.envs.eval import EpisodeLog, select_tasks
-    from agentkit.envs.registry import make_env, resolve
+    from agentkit.envs.registry import make_env, options_of, resolve
 
     console = Console()
     env_name, spec = resolve(args.env)
     split = args.split or spec.default_split
     env_options = parse_pairs(args.env_option, "--env-option")
-    if args.policy == "expert" and "expert" in spec.options:
+    if args.policy == "expert" and "expert" in options_of(env_name):
         env_options.setdefault("expert", "planner")
-    if args.concurrency < 1:
-        raise UserError(f"--concurrency must be at least 1, not {args.concurrency}.")
+    for flag, value in (("--concurrency", args.concurrency), ("--limit", args.limit), ("--per-type", args.per_type),
+                        ("--max-steps", args.max_steps)):
+        if value is not None and value < 1:
+            raise UserError(f"{flag} must be at least 1, not {value}.")
     probe = make_env(env_name, split, **env_options)
     try:
         tasks = select_tasks(probe, limit=args.limit, per_type=args.per_type, tasks=args.tasks)
@@ -176,13 +178,13 @@ class _Player:
 
     async def _demos(self, console: Any, env_name: str, split: str, env_options: dict[str, Any]) -> dict[str, str]:
         from agentkit.envs.demos import expert_demos
-        from agentkit.envs.registry import ENVS, make_env
+        from agentkit.envs.registry import make_env, options_of
 
         path = self.out / "demos.json"
         if path.exists():
             return json.loads(path.read_text())
         options = dict(env_options)
-        if "expert" in ENVS[env_name].options:  # the explorer: its demos search as the agent must (and fast)
+        if "expert" in options_of(env_name):  # the explorer: its demos search as the agent must (and fast)
             options.setdefault("expert", "handcoded")
         env = make_env(env_name, split, **options)
         try:

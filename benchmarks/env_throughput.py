@@ -43,12 +43,13 @@ def twx_raw(actions: list[str], rounds: int) -> float:
     return _rate(steps, seconds)
 
 
-async def twx_adapter(actions: list[str], rounds: int) -> float:
-    env = TextWorldExpress(games=["coin"], episodes=1)
-    await env.reset("coin/20000")  # start the JVM outside the timing, as the raw run's constructor does
+async def adapter_rate(env, task_id: str, actions: list[str], rounds: int) -> float:
+    """Steps/s through an adapter; the first reset (starting a JVM or child process) is not timed, as the raw
+    runs' constructors are not."""
+    await env.reset(task_id)
     steps, started = 0, time.perf_counter()
     for _ in range(rounds):
-        await env.reset("coin/20000")
+        await env.reset(task_id)
         for action in actions:
             await env.step(action)
             steps += 1
@@ -72,22 +73,6 @@ def alfworld_raw(folder: str, task_id: str, actions: list[str], rounds: int) -> 
             steps += 1
         env.close()
     return _rate(steps, time.perf_counter() - started)
-
-
-async def alfworld_adapter(task_id: str, actions: list[str], rounds: int, isolate: bool) -> float:
-    from agentkit.envs.alfworld import AlfWorld
-
-    env = AlfWorld(isolate=isolate)
-    await env.reset(task_id)
-    steps, started = 0, time.perf_counter()
-    for _ in range(rounds):
-        await env.reset(task_id)
-        for action in actions:
-            await env.step(action)
-            steps += 1
-    seconds = time.perf_counter() - started
-    await env.close()
-    return _rate(steps, seconds)
 
 
 async def eval_rate(model, k: int, episodes: int, max_steps: int) -> tuple[float, float]:
@@ -121,7 +106,8 @@ async def main() -> None:
     await probe.close()
     twx_actions = [line[8:] for line in transcript.splitlines() if line.startswith("Action: ")]
     print("engine             raw steps/s   adapter steps/s   overhead")
-    raw, ours = twx_raw(twx_actions, args.rounds), await twx_adapter(twx_actions, args.rounds)
+    raw = twx_raw(twx_actions, args.rounds)
+    ours = await adapter_rate(TextWorldExpress(games=["coin"], episodes=1), "coin/20000", twx_actions, args.rounds)
     print(f"textworld_express  {raw:11.0f}   {ours:15.0f}   {raw / ours - 1:8.1%}")
     if os.environ.get("ALFWORLD_DATA"):
         from agentkit.envs.alfworld import AlfWorld
@@ -133,8 +119,8 @@ async def main() -> None:
         actions = [line[8:] for line in transcript.splitlines() if line.startswith("Action: ")]
         rounds = max(2, args.rounds // 4)
         raw = alfworld_raw(str(env.folder), task_id, actions, rounds)
-        ours = await alfworld_adapter(task_id, actions, rounds, isolate=False)
-        child = await alfworld_adapter(task_id, actions, rounds, isolate=True)
+        ours = await adapter_rate(AlfWorld(isolate=False), task_id, actions, rounds)
+        child = await adapter_rate(AlfWorld(), task_id, actions, rounds)
         print(f"alfworld           {raw:11.1f}   {ours:15.1f}   {raw / ours - 1:8.1%}   (in-process)")
         print(f"alfworld           {raw:11.1f}   {child:15.1f}   {raw / child - 1:8.1%}   (child process, default)")
     else:

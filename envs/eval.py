@@ -91,7 +91,11 @@ class EpisodeLog:
         self.dir.mkdir(parents=True, exist_ok=True)
         done = self.load()
         if self.config_path.exists():
-            old = json.loads(self.config_path.read_text())
+            try:
+                old = json.loads(self.config_path.read_text())
+            except ValueError:
+                raise UserError(f"{self.config_path} is not JSON (damaged?). Restore it, or move the folder away "
+                                "and start a new run; episodes.jsonl keeps the finished episodes.") from None
             if not resume and done:
                 raise UserError(f"{self.dir} already holds {len(done)} finished episodes. Pass --resume to continue "
                                 "that run, or choose another --out.")

@@ -7,6 +7,7 @@ child comes back with its type name and message (``UserError`` stays a ``UserErr
 dies (kill -9) exits within a second instead of running on.
 
 Example:
+    >>> import collections, functools
     >>> remote = Isolated(functools.partial(collections.Counter, "abca"))
     >>> remote.call("most_common", 1)
     [('a', 2)]
@@ -15,8 +16,6 @@ Example:
 
 from __future__ import annotations
 
-import collections  # noqa: F401  (used by the doctest)
-import functools  # noqa: F401  (used by the doctest)
 import multiprocessing
 import os
 import threading

@@ -1,22 +1,27 @@
 """Environments by name, for the CLI and the eval harness: ``make_env("alfworld", "eval_in_distribution")``.
 
-Options are strings from the command line (``--env-option games=coin,arithmetic``) or Python values.
+Options are strings from the command line (``--env-option games=coin,arithmetic``) or Python values; a
+string is converted by the annotation of the constructor parameter it feeds, and the options an environment
+takes are its constructor's keyword-only parameters.
 """
 
 from __future__ import annotations
 
+import importlib
+import inspect
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_type_hints
 
 from agentkit.envs.base import ThreadedEnv
 from agentkit.errors import UserError
+from agentkit.options import convert_option
 
-__all__ = ["ENVS", "EnvSpec", "make_env", "resolve"]
+__all__ = ["ENVS", "EnvSpec", "env_class", "make_env", "options_of", "resolve"]
 
 
 @dataclass(frozen=True, slots=True)
 class EnvSpec:
-    """How to make one environment: its module, default split, the split demonstrations are played on (``None``:
+    """How to make one environment: its class, default split, the split demonstrations are played on (``None``:
     it has no reference policy) and its step cap."""
 
     module: str
@@ -24,22 +29,16 @@ class EnvSpec:
     default_split: str
     demo_split: str | None
     max_steps: int
-    options: tuple[str, ...]
 
 
 ENVS = {
-    "alfworld": EnvSpec("agentkit.envs.alfworld", "AlfWorld", "eval_in_distribution", "train", 50,
-                        ("data", "expert")),
-    "textworld_express": EnvSpec("agentkit.envs.textworld_express", "TextWorldExpress", "test", "train", 50,
-                                 ("games", "params", "episodes")),
-    "scienceworld": EnvSpec("agentkit.envs.scienceworld", "ScienceWorld", "test", "train", 60,
-                            ("tasks", "simplification", "episodes")),
-    "webshop": EnvSpec("agentkit.envs.webshop.adapter", "WebShop", "test", None, 15, ("url", "goals")),
+    "alfworld": EnvSpec("agentkit.envs.alfworld", "AlfWorld", "eval_in_distribution", "train", 50),
+    "textworld_express": EnvSpec("agentkit.envs.textworld_express", "TextWorldExpress", "test", "train", 50),
+    "scienceworld": EnvSpec("agentkit.envs.scienceworld", "ScienceWorld", "test", "train", 60),
+    "webshop": EnvSpec("agentkit.envs.webshop.adapter", "WebShop", "test", None, 15),
 }
 _ALIASES = {"twx": "textworld_express", "textworld-express": "textworld_express", "sciworld": "scienceworld",
             "alfred": "alfworld"}
-_LISTS = {"games", "tasks"}
-_INTS = {"episodes", "goals"}
 
 
 def resolve(name: str) -> tuple[str, EnvSpec]:
@@ -50,26 +49,23 @@ def resolve(name: str) -> tuple[str, EnvSpec]:
     return key, ENVS[key]
 
 
-def _convert(key: str, value: Any) -> Any:
-    if not isinstance(value, str):
-        return value
-    if key in _LISTS:
-        return [v.strip() for v in value.split(",") if v.strip()]
-    if key in _INTS:
-        try:
-            return int(value)
-        except ValueError:
-            raise UserError(f"Environment option {key}={value!r} must be a whole number.") from None
-    return value
+def env_class(name: str) -> type[ThreadedEnv]:
+    spec = resolve(name)[1]
+    return getattr(importlib.import_module(spec.module), spec.cls)
+
+
+def options_of(name: str) -> list[str]:
+    """The options environment ``name`` takes (its constructor's keyword-only parameters)."""
+    params = inspect.signature(env_class(name).__init__).parameters
+    return sorted(p for p, v in params.items() if v.kind is v.KEYWORD_ONLY)
 
 
 def make_env(name: str, split: str | None = None, **options: Any) -> ThreadedEnv:
     """A new environment ``name`` on ``split`` (its default when ``None``)."""
-    import importlib
-
     key, spec = resolve(name)
-    unknown = sorted(set(options) - set(spec.options))
+    cls, accepted = env_class(key), options_of(key)
+    unknown = sorted(set(options) - set(accepted))
     if unknown:
-        raise UserError(f"Environment {key} has no option {', '.join(unknown)}; it takes: {', '.join(spec.options)}.")
-    cls = getattr(importlib.import_module(spec.module), spec.cls)
-    return cls(split=split or spec.default_split, **{k: _convert(k, v) for k, v in options.items()})
+        raise UserError(f"Environment {key} has no option {', '.join(unknown)}; it takes: {', '.join(accepted)}.")
+    hints = get_type_hints(cls.__init__)
+    return cls(split=split or spec.default_split, **{k: convert_option(v, hints.get(k), k) for k, v in options.items()})

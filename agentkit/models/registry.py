@@ -22,6 +22,7 @@ from typing import Any, get_type_hints
 
 from agentkit.errors import UserError
 from agentkit.models.base import Model
+from agentkit.options import convert_option
 from agentkit.models.bundled import BUNDLED, DEFAULT_BUNDLED
 
 __all__ = ["BACKENDS", "DEFAULT_MODEL", "ModelSpec", "default_spec", "load_model", "parse_spec"]
@@ -121,23 +122,5 @@ def _coerce_options(cls: type, spec: ModelSpec) -> dict[str, Any]:
     for key, raw in spec.options.items():
         if key not in accepted:
             raise UserError(f"The {spec.backend} backend has no option {key!r}. Options: {', '.join(accepted)}.")
-        out[key] = _convert(raw, hints.get(key), key)
+        out[key] = convert_option(raw, hints.get(key), key)
     return out
-
-
-def _convert(raw: str, hint: Any, key: str) -> Any:
-    text = str(hint)
-    for name, kind, convert in (("bool", "true or false", _bool), ("int", "whole number", int),
-                                ("float", "number", float)):
-        if name in text:
-            try:
-                return convert(raw)
-            except ValueError:
-                raise UserError(f"Option {key}={raw!r} should be a {kind}.") from None
-    return raw
-
-
-def _bool(raw: str) -> bool:
-    if raw.lower() not in ("1", "0", "true", "false", "yes", "no"):
-        raise ValueError(raw)
-    return raw.lower() in ("1", "true", "yes")

@@ -14,7 +14,7 @@ MODULES = ["agentkit", "agentkit.types", "agentkit.models.base", "agentkit.model
            "agentkit.workflows.search.algorithms", "agentkit.workflows.tasks.base", "agentkit.workflows.tasks.game24",
            "agentkit.workflows.tasks.game24_search", "agentkit.workflows.tasks.arithmetic", "agentkit.envs.base",
            "agentkit.envs.demos", "agentkit.envs.eval", "agentkit.envs.report", "agentkit.envs.isolation",
-           "agentkit.envs.webshop.scorer", "agentkit.workflows.acting"]
+           "agentkit.envs.webshop.scorer", "agentkit.workflows.acting", "agentkit.options"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -19,6 +19,10 @@ def test_eval_then_report_on_the_webshop_fixture_with_a_scripted_model(tmp_path,
         assert "Pass --resume" in capsys.readouterr().err
         assert main([*args, "--resume"]) == 0  # nothing left to play
         assert len((out / "episodes.jsonl").read_text().splitlines()) == 3
+        (out / "config.json").write_text("{ damaged")
+        assert main([*args, "--resume"]) == 2
+        assert "(damaged?)" in capsys.readouterr().err
+        assert len((out / "episodes.jsonl").read_text().splitlines()) == 3  # nothing lost
     capsys.readouterr()
     assert main(["report", str(out), str(out / "episodes.jsonl"), "--no-plot"]) == 0
     shown = capsys.readouterr().out
@@ -30,5 +34,9 @@ def test_eval_refuses_bad_input_before_playing(tmp_path, capsys):
     assert "Unknown environment 'chess'" in capsys.readouterr().err
     assert main(["eval", "--env", "webshop", "--env-option", "colour=red", "--out", str(tmp_path / "b")]) == 2
     assert "has no option colour" in capsys.readouterr().err
+    assert main(["eval", "--env", "webshop", "--env-option", "goals=many", "--out", str(tmp_path / "c")]) == 2
+    assert "goals='many' should be a whole number" in capsys.readouterr().err
+    assert main(["eval", "--env", "webshop", "--limit", "0", "--out", str(tmp_path / "d")]) == 2
+    assert "--limit must be at least 1, not 0" in capsys.readouterr().err
     assert main(["report", str(tmp_path / "missing")]) == 2
     assert "give a run folder" in capsys.readouterr().err
