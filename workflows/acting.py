@@ -6,6 +6,8 @@ overflows a small model's context within a few dozen steps. Here:
 * ``compact_actions`` lists the admissible actions once, in the latest message only, folding numbered
   variants (``go to drawer 1`` … ``go to drawer 11``) into one entry when the list is long;
 * ``match_action`` forgives case, a trailing period or a leading ``>`` when the intent is unambiguous;
+* ``stale_action`` spots an action already taken from the same situation (small models loop on ``look``),
+  so the agent can resample before going round in a circle;
 * ``Transcript`` lays out the chat: a fixed head (instructions, task, opening), a digest of folded old
   steps, then the recent steps verbatim. Steps are folded only when the estimate passes the
   budget, then all but the last few at once, so the prompt prefix stays byte-identical for many steps
@@ -27,10 +29,11 @@ from typing import Any
 
 from agentkit.types import Message
 
-__all__ = ["Transcript", "compact_actions", "estimate_tokens", "match_action"]
+__all__ = ["Transcript", "compact_actions", "estimate_tokens", "match_action", "repeat_hint", "stale_action"]
 
 _NUMBER = re.compile(r"\d+")
 _ENDS_IN_NUMBER = re.compile(r"^(.*?)(\d+)$")
+_HINT = re.compile(r"\n\(You have done this \d+ times in a row\. Try a different action\.\)$")
 
 
 def estimate_tokens(text: str) -> int:
@@ -75,6 +78,29 @@ def match_action(action: str, admissible: Sequence[str]) -> str | None:
     wanted = _normal(action)
     found = [a for a in admissible if _normal(a) == wanted]
     return found[0] if len(found) == 1 else None
+
+
+def repeat_hint(times: int) -> str:
+    """The note appended to an observation when the same action was taken ``times`` in a row."""
+    return f"\n(You have done this {times} times in a row. Try a different action.)"
+
+
+def stale_action(steps: Sequence[dict[str, Any]], opening: str, action: str) -> bool:
+    """Whether ``action`` was already taken in the situation the agent is in now (judged by the latest
+    observation), so taking it again goes round in a circle.
+
+    Example:
+        >>> steps = [{"action": "look", "observation": "A hall."}]
+        >>> stale_action(steps, "A hall.", "look"), stale_action(steps, "A hall.", "go north")
+        (True, False)
+    """
+    now = _HINT.sub("", steps[-1]["observation"]) if steps else opening
+    before = opening
+    for step in steps:
+        if step["action"] == action and before == now:
+            return True
+        before = _HINT.sub("", step["observation"])
+    return False
 
 
 @dataclass(frozen=True, slots=True)

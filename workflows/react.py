@@ -4,7 +4,9 @@ Each turn the model writes ``Thought: …`` and ``Action: …``; the action is c
 actions when the environment lists them, then stepped. Model mistakes are observations, not crashes: a reply
 without an action gets a format reminder, an inadmissible action gets the list of valid ones, a failing tool
 its error, and the agent goes on until it finishes, ``max_steps`` pass, or ``max_parse_failures`` replies in
-a row had no action. The history is a chat kept within ``context_tokens`` by folding old steps into a
+a row had no action. A small model at temperature 0 tends to loop (``look``, ``look``, …): an action
+already taken in the same situation is resampled at a higher temperature (``resamples`` times at most)
+before it is played. The history is a chat kept within ``context_tokens`` by folding old steps into a
 digest (``workflows/acting.py``), rarely, so the prompt prefix stays stable for KV reuse; a model that still
 reports a context overflow gets one retry on half the budget, then the episode stops with that reason.
 
@@ -35,7 +37,7 @@ from agentkit.envs.tools import Tool, ToolEnv, calculator
 from agentkit.errors import ContextOverflowError
 from agentkit.events import Action, Answer, Observation, Stopped, Thought
 from agentkit.types import Message
-from agentkit.workflows.acting import Transcript, compact_actions, match_action
+from agentkit.workflows.acting import Transcript, compact_actions, match_action, repeat_hint, stale_action
 from agentkit.workflows.nodes import StopReason, guard, task_messages
 from agentkit.workflows.tasks import Task, get_task
 
@@ -80,6 +82,14 @@ def _repeats(steps: Sequence[Step]) -> int:
     return count
 
 
+def _parsed(text: str, admissible: Sequence[str] | None) -> tuple[str, str | None]:
+    """The reply's thought and action, the action spelled as in ``admissible`` when it matches one."""
+    thought, action = parse_reply(text)
+    if action is not None and admissible:
+        action = match_action(action, admissible) or action
+    return thought, action
+
+
 def parse_reply(text: str) -> tuple[str, str | None]:
     """A reply's thought and action (``None`` when it has no recognisable action).
 
@@ -101,7 +111,8 @@ def parse_reply(text: str) -> tuple[str, str | None]:
 
 def build(*, task: str | Task | None = None, tools: Sequence[Tool] = (calculator,), max_steps: int = 10,
           max_parse_failures: int = 3, demos: Mapping[str, str] | None = None, context_tokens: int = 3000,
-          reply_tokens: int = 150, checkpointer: Any = None) -> CompiledStateGraph:
+          reply_tokens: int = 150, resamples: int = 2, resample_temperature: float = 0.8,
+          checkpointer: Any = None) -> CompiledStateGraph:
     """Build the ReAct graph: ``reset`` → (``think`` → ``act``)* → ``finish``.
 
     With an environment (``ctx.env``) the input is ``{"task_id": ...}`` (the environment's task id; the
@@ -117,6 +128,8 @@ def build(*, task: str | Task | None = None, tools: Sequence[Tool] = (calculator
         context_tokens: the prompt's budget; older steps are folded into a digest to stay within it
             (see ``workflows/acting.py``).
         reply_tokens: generation limit per reply.
+        resamples: new replies sampled at most when the action was already taken in the same situation.
+        resample_temperature: their sampling temperature.
         checkpointer: a LangGraph checkpointer so an interrupted run resumes.
     """
     task = get_task(task)
@@ -154,12 +167,13 @@ def build(*, task: str | Task | None = None, tools: Sequence[Tool] = (calculator
 
     @guard
     async def think(state: ReActState, runtime: Runtime[RunContext]) -> dict[str, Any]:
-        env = env_of(runtime.context, state["question"])
+        ctx, steps = runtime.context, state.get("steps", [])
+        env = env_of(ctx, state["question"])
+        options: dict[str, Any] = {"stop": ["\nObservation", "Observation:"], "max_tokens": reply_tokens}
         for scale in (1.0, 0.5):
             chat, folded = messages(state, env, scale)
             try:
-                completion = await runtime.context.generate(chat, stop=["\nObservation", "Observation:"],
-                                                            max_tokens=reply_tokens)
+                completion = await ctx.generate(chat, **options)
                 break
             except ContextOverflowError as e:
                 overflow = str(e)
@@ -167,18 +181,24 @@ def build(*, task: str | Task | None = None, tools: Sequence[Tool] = (calculator
             reason = f"context overflow even after folding old steps: {overflow}"
             runtime.stream_writer(Stopped(reason))
             return {"stop_reason": reason}
-        thought, action = parse_reply(completion.text)
+        thought, action = _parsed(completion.text, state.get("admissible"))
+        for attempt in range(1, resamples + 1):
+            if action is None or not stale_action(steps, state.get("opening") or "", action):
+                break
+            try:
+                completion = await ctx.generate(chat, temperature=resample_temperature, seed=attempt, **options)
+            except ContextOverflowError:
+                break
+            thought, action = _parsed(completion.text, state.get("admissible"))
         runtime.stream_writer(Thought("think", thought))
         step: Step = {"thought": thought, "action": action, "observation": "", "valid": action is not None}
-        return {"steps": [*state.get("steps", []), step], "folded": folded}
+        return {"steps": [*steps, step], "folded": folded}
 
     async def act(state: ReActState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         steps = [dict(s) for s in state["steps"]]
         step = steps[-1]
         update: dict[str, Any] = {"steps": steps}
         admissible = state.get("admissible")
-        if step["action"] is not None and admissible:
-            step["action"] = match_action(step["action"], admissible) or step["action"]
         if step["action"] is None:
             step["observation"] = ("Your reply had no action. Reply with 'Thought: ...' and then 'Action: ...' "
                                    "using one of the available actions.")
@@ -200,7 +220,7 @@ def build(*, task: str | Task | None = None, tools: Sequence[Tool] = (calculator
                 update["answer"] = result.info.get("answer")
         repeats = _repeats(steps)
         if repeats >= 3 and not update.get("done"):
-            step["observation"] += f"\n(You have done this {repeats} times in a row. Try a different action.)"
+            step["observation"] += repeat_hint(repeats)
         runtime.stream_writer(Action("act", step["action"] or "(none)", step["valid"]))
         runtime.stream_writer(Observation("act", step["observation"]))
         return update

@@ -5,7 +5,8 @@ from agentkit.errors import ContextOverflowError
 from agentkit.events import Stopped
 from agentkit.models.testing import ScriptedModel
 from agentkit.workflows import react
-from agentkit.workflows.acting import Transcript, compact_actions, estimate_tokens, match_action
+from agentkit.workflows.acting import (Transcript, compact_actions, estimate_tokens, match_action, repeat_hint,
+                                      stale_action)
 from tests.unit.envs.fakes import Coin
 
 HEAD = [{"role": "system", "content": "Act."}, {"role": "user", "content": "Task: find the key\nA hall."}]
@@ -45,23 +46,42 @@ def test_compact_actions_and_forgiving_action_matching():
     assert match_action("go to drawer 12", actions) is None
 
 
-def test_react_on_an_environment_uses_its_task_lists_actions_and_breaks_loops():
-    model = ScriptedModel(["Thought: look.\nAction: look"] * 3 + ["Thought: take.\nAction: Take coin."])
-
+def _play_coin(model, **options):
     async def go():
         env = Coin()
         try:
-            return await react.build(demos={"even": "Task: take a coin\nAction: take coin"}).ainvoke(
-                {"task_id": "t0"}, context=RunContext(model, env=env))
+            return await react.build(**options).ainvoke({"task_id": "t0"}, context=RunContext(model, env=env))
         finally:
             await env.close()
 
-    state = asyncio.run(go())
+    return asyncio.run(go())
+
+
+def test_react_on_an_environment_uses_its_task_lists_actions_and_hints_at_repeats():
+    model = ScriptedModel(["Thought: look.\nAction: look"] * 3 + ["Thought: take.\nAction: Take coin."])
+    state = _play_coin(model, demos={"even": "Task: take a coin\nAction: take coin"}, resamples=0)
     assert state["won"] and state["question"] == "take the coin" and state["task_type"] == "even"
     assert [s["action"] for s in state["steps"]] == ["look", "look", "look", "take coin"]
     assert "solved example" in model.requests[0].messages[0]["content"]
     assert model.requests[0].messages[-1]["content"].endswith("Valid actions: look, take coin")
     assert "3 times in a row" in state["steps"][2]["observation"]
+    assert {r.temperature for r in model.requests} == {0.0}
+
+
+def test_react_resamples_an_action_already_taken_in_the_same_situation():
+    model = ScriptedModel(["Thought: look.\nAction: look"] * 3 + ["Thought: take.\nAction: Take coin."])
+    state = _play_coin(model)
+    assert [s["action"] for s in state["steps"]] == ["look", "take coin"] and state["won"]
+    assert [r.temperature for r in model.requests] == [0.0, 0.0, 0.8, 0.8]
+    assert model.requests[1].messages == model.requests[3].messages  # resampled from the same prompt
+
+
+def test_stale_action_ignores_the_repeat_hint_and_respects_changed_situations():
+    steps = [{"action": "move east", "observation": "Kitchen."},
+             {"action": "move east", "observation": "Hall." + repeat_hint(2)}]
+    assert not stale_action(steps, "Garden.", "move east")  # same action, new places each time
+    assert stale_action(steps + [{"action": "look", "observation": "Hall."}], "Garden.", "look")
+    assert not stale_action([], "Garden.", "look")
 
 
 def test_a_context_overflow_is_retried_on_half_the_budget_then_stops_the_episode():
