@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -73,13 +74,19 @@ def _config(args: argparse.Namespace, env_name: str, split: str, max_steps: int,
             "concurrency": args.concurrency, "tasks": tasks}
 
 
-async def eval_command(args: argparse.Namespace) -> int:
+def _console() -> Any:
+    """A console for the tables: a terminal's own width, 120 columns in logs and pipes (rich's 80 would cut
+    the task types short)."""
     from rich.console import Console
 
+    return Console(width=None if sys.stdout.isatty() else 120)
+
+
+async def eval_command(args: argparse.Namespace) -> int:
     from agentkit.envs.eval import EpisodeLog, select_tasks
     from agentkit.envs.registry import make_env, options_of, resolve
 
-    console = Console()
+    console = _console()
     env_name, spec = resolve(args.env)
     split = args.split or spec.default_split
     env_options = parse_pairs(args.env_option, "--env-option")
@@ -247,8 +254,6 @@ def _render(console: Any, runs: dict[str, list[dict[str, Any]]], plot_path: Path
 
 
 async def report_command(args: argparse.Namespace) -> int:
-    from rich.console import Console
-
     runs: dict[str, list[dict[str, Any]]] = {}
     for path in args.runs:
         name, records = _load_run(path)
@@ -256,5 +261,5 @@ async def report_command(args: argparse.Namespace) -> int:
     first = Path(args.runs[0])
     first = first.parent if first.name == "episodes.jsonl" else first
     default = first / ("success.png" if len(runs) == 1 else "compare.png")
-    _render(Console(), runs, None if args.no_plot else Path(args.plot or default))
+    _render(_console(), runs, None if args.no_plot else Path(args.plot or default))
     return 0

@@ -13,7 +13,9 @@ for the old wording) that says ``put X in/on Y`` is translated to ``move X to Y`
 The engine's experts are the reference policy: ``expert="planner"`` (the PDDL planner on the full game
 state; it wins every game in a handful of steps) or ``expert="handcoded"`` (a rule-based explorer that
 searches receptacles as an agent must; with alfworld 0.4.2 it loses some pick-and-place games, because it
-still tracks the old ``put`` wording). Either costs tens of milliseconds a step, so it is off by default.
+still tracks the old ``put`` wording). The engine would re-plan after every step, which takes minutes on
+some two-object games; the planner here plans once at reset and again only after a step off its plan.
+Experts are off by default.
 """
 
 from __future__ import annotations
@@ -77,6 +79,7 @@ class AlfWorldGame:
         self.folder, self.expert = Path(folder), expert
         self._env: Any = None
         self._state: Any = None
+        self._plan: list[str] | None = None
 
     def reset(self, task_id: str) -> Obs:
         try:
@@ -85,17 +88,26 @@ class AlfWorldGame:
         except ImportError as e:
             raise BackendUnavailableError(f"ALFWorld needs its engine: pip install 'agentkit[envs]' ({e}).") from e
         self.close()
-        infos = textworld.EnvInfos(won=True, admissible_commands=True, extras=["gamefile"])
+        infos = textworld.EnvInfos(won=True, admissible_commands=True, extras=["gamefile"],
+                                   policy_commands=self.expert == "planner")
         wrappers: list[Any] = [AlfredDemangler(), AlfredInfos]
-        if self.expert:
+        if self.expert == "handcoded":
             infos.extras.append("expert_plan")
             wrappers.append(AlfredExpert(expert_type=self.expert))
         self._env = textworld.start(str(self.folder / task_id / "game.tw-pddl"), request_infos=infos,
                                     wrappers=wrappers)
         self._state = self._env.reset()
+        self._plan = self._planned()
         text = _BANNER.sub("", self._state["feedback"]).strip()
         task = text.split("Your task is to:")[-1].strip() if "Your task is to:" in text else ""
         return Obs(text, task, self._admissible())
+
+    def _planned(self) -> list[str] | None:
+        """The planner's plan from the state just computed; stops the engine re-planning every step."""
+        if self.expert != "planner":
+            return None
+        self._env.request_infos.policy_commands = False
+        return list(self._state["policy_commands"])
 
     def _admissible(self) -> list[str]:
         return sorted(self._state["admissible_commands"])
@@ -111,7 +123,11 @@ class AlfWorldGame:
     def step(self, action: str) -> StepResult:
         action = self._translate(action)
         valid = action in self._admissible()
+        on_plan = bool(self._plan) and action == self._plan[0]
+        if self.expert == "planner" and not on_plan:
+            self._env.request_infos.policy_commands = True  # off the plan: plan again from the next state
         self._state, reward, done = self._env.step(action)
+        self._plan = self._plan[1:] if on_plan else self._planned()
         return StepResult(self._state["feedback"].strip(), reward=float(reward), done=bool(done),
                           won=bool(self._state["won"]), score=float(reward), admissible=self._admissible(),
                           info={"invalid": not valid})
@@ -120,7 +136,9 @@ class AlfWorldGame:
         if not self.expert:
             raise UserError("This ALFWorld environment was made without an expert; make it with expert='planner' "
                             "(CLI: --env-option expert=planner) to use the expert.")
-        plan = self._state["extra.expert_plan"] if self._state is not None else None
+        if self._state is None:
+            return None
+        plan = self._plan if self.expert == "planner" else self._state["extra.expert_plan"]
         return plan[0] if plan else None
 
     def close(self) -> None:

@@ -69,10 +69,11 @@ def summarize(records: Iterable[Mapping[str, Any]]) -> dict[str, Summary]:
 def run_table(records: Iterable[Mapping[str, Any]], title: str = "") -> Table:
     """One run: a row per task type."""
     table = Table(title=title or None)
-    for column in ("task type", "episodes", "won", "success", "avg reward", "avg steps", "avg tokens",
-                   "avg s", "errors"):
-        table.add_column(column, justify="left" if column == "task type" else "right")
-    for task_type, s in summarize(records).items():
+    summary = summarize(records)
+    table.add_column("task type", no_wrap=True, min_width=max(map(len, summary), default=9))
+    for column in ("episodes", "won", "success", "avg reward", "avg steps", "avg tokens", "avg s", "errors"):
+        table.add_column(column, justify="right")
+    for task_type, s in summary.items():
         table.add_row(task_type, str(s.episodes), str(s.won), f"{s.success:.0%}", f"{s.reward:.2f}",
                       f"{s.steps:.1f}", f"{s.tokens:,.0f}", f"{s.seconds:.1f}", str(s.errors),
                       end_section=task_type == ALL)
@@ -84,7 +85,7 @@ def comparison_table(runs: Mapping[str, Iterable[Mapping[str, Any]]]) -> Table:
     summaries = {name: summarize(records) for name, records in runs.items()}
     types = sorted({t for rows in summaries.values() for t in rows if t != ALL}) + [ALL]
     table = Table(title="success by task type (won/episodes)")
-    table.add_column("task type")
+    table.add_column("task type", no_wrap=True, min_width=max(map(len, types)))
     for name in summaries:
         table.add_column(name, justify="right")
     for task_type in types:

@@ -87,13 +87,15 @@ def repeat_hint(times: int) -> str:
 
 def stale_action(steps: Sequence[dict[str, Any]], opening: str, action: str) -> bool:
     """Whether ``action`` was already taken in the situation the agent is in now (judged by the latest
-    observation), so taking it again goes round in a circle.
+    observation), so taking it again goes round in a circle, or was just refused as invalid.
 
     Example:
-        >>> steps = [{"action": "look", "observation": "A hall."}]
+        >>> steps = [{"action": "look", "observation": "A hall.", "valid": True}]
         >>> stale_action(steps, "A hall.", "look"), stale_action(steps, "A hall.", "go north")
         (True, False)
     """
+    if steps and steps[-1]["action"] == action and not steps[-1]["valid"]:
+        return True
     now = _HINT.sub("", steps[-1]["observation"]) if steps else opening
     before = opening
     for step in steps:

@@ -5,8 +5,8 @@ actions when the environment lists them, then stepped. Model mistakes are observ
 without an action gets a format reminder, an inadmissible action gets the list of valid ones, a failing tool
 its error, and the agent goes on until it finishes, ``max_steps`` pass, or ``max_parse_failures`` replies in
 a row had no action. A small model at temperature 0 tends to loop (``look``, ``look``, …): an action
-already taken in the same situation is resampled at a higher temperature (``resamples`` times at most)
-before it is played. The history is a chat kept within ``context_tokens`` by folding old steps into a
+already taken in the same situation is resampled, with a note saying so and at a higher temperature
+(``resamples`` times at most), before it is played. The history is a chat kept within ``context_tokens`` by folding old steps into a
 digest (``workflows/acting.py``), rarely, so the prompt prefix stays stable for KV reuse; a model that still
 reports a context overflow gets one retry on half the budget, then the episode stops with that reason.
 
@@ -185,8 +185,10 @@ def build(*, task: str | Task | None = None, tools: Sequence[Tool] = (calculator
         for attempt in range(1, resamples + 1):
             if action is None or not stale_action(steps, state.get("opening") or "", action):
                 break
+            nudge = f"\n(You already did '{action}' in this situation and it did not help. Choose another action.)"
+            retry = [*chat[:-1], {**chat[-1], "content": chat[-1]["content"] + nudge}]
             try:
-                completion = await ctx.generate(chat, temperature=resample_temperature, seed=attempt, **options)
+                completion = await ctx.generate(retry, temperature=resample_temperature, seed=attempt, **options)
             except ContextOverflowError:
                 break
             thought, action = _parsed(completion.text, state.get("admissible"))

@@ -150,3 +150,21 @@ def test_kill_9_mid_eval_then_resume_loses_and_duplicates_nothing(tmp_path):
     after = [r["task_id"] for r in log.load()]
     assert sorted(after) == sorted(f"t{i}" for i in range(40)) and len(after) == 40
     assert after[: len(before)] == [r["task_id"] for r in before]  # finished episodes kept as they were
+
+
+def test_report_tables_summarise_per_task_type_and_keep_long_type_names_whole():
+    from rich.console import Console
+
+    from agentkit.envs.report import comparison_table, run_table
+
+    records = [{"task_type": "pick_clean_then_place_in_recep", "won": True, "reward": 1.0, "steps": 4},
+               {"task_type": "pick_clean_then_place_in_recep", "won": False, "reward": 0.0, "steps": 10},
+               {"task_type": "look", "won": False, "reward": 0.0, "steps": 6, "error": "engine crashed"}]
+    shown = []
+    for table in (run_table(records), comparison_table({"a": records, "b": records[:1]})):
+        console = Console(width=80, record=True)
+        console.print(table)
+        shown.append(console.export_text())
+    assert all("pick_clean_then_place_in_recep " in text for text in shown)
+    shown = shown[1]
+    assert "33% (1/3)" in shown and "100% (1/1)" in shown and "-" in shown.split("look")[-1]

@@ -73,15 +73,18 @@ def test_react_resamples_an_action_already_taken_in_the_same_situation():
     state = _play_coin(model)
     assert [s["action"] for s in state["steps"]] == ["look", "take coin"] and state["won"]
     assert [r.temperature for r in model.requests] == [0.0, 0.0, 0.8, 0.8]
-    assert model.requests[1].messages == model.requests[3].messages  # resampled from the same prompt
+    assert model.requests[2].messages[:-1] == model.requests[1].messages[:-1]  # the same prompt, plus a note
+    assert "You already did 'look' in this situation" in model.requests[2].messages[-1]["content"]
 
 
 def test_stale_action_ignores_the_repeat_hint_and_respects_changed_situations():
-    steps = [{"action": "move east", "observation": "Kitchen."},
-             {"action": "move east", "observation": "Hall." + repeat_hint(2)}]
+    steps = [{"action": "move east", "observation": "Kitchen.", "valid": True},
+             {"action": "move east", "observation": "Hall." + repeat_hint(2), "valid": True}]
     assert not stale_action(steps, "Garden.", "move east")  # same action, new places each time
-    assert stale_action(steps + [{"action": "look", "observation": "Hall."}], "Garden.", "look")
+    assert stale_action(steps + [{"action": "look", "observation": "Hall.", "valid": True}], "Garden.", "look")
     assert not stale_action([], "Garden.", "look")
+    refused = [{"action": "fly", "observation": "Invalid action 'fly'.", "valid": False}]
+    assert stale_action(refused, "Garden.", "fly") and not stale_action(refused, "Garden.", "look")
 
 
 def test_a_context_overflow_is_retried_on_half_the_budget_then_stops_the_episode():
