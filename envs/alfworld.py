@@ -6,16 +6,20 @@ Splits go by their official names: ``train``, ``eval_in_distribution`` (folder `
 ``eval_out_of_distribution`` (``valid_unseen``); the folder names work too. Like the official loader, games
 in "movable"/"Sliced" folders and games not marked solvable are skipped.
 
-alfworld is pinned to 0.4.2: from 0.4.0 (late 2024) the engine's grammar says ``move X to Y`` where older
-releases said ``put X in/on Y``, and the bundled expert plays the new wording. An agent (or a prompt written
-for the old wording) that says ``put X in/on Y`` is translated to ``move X to Y`` when that is admissible.
+alfworld is pinned to 0.4.2: from 0.4.0 (late 2024) the grammar says ``move X to Y`` where older releases
+said ``put X in/on Y``, and the bundled hand-coded expert plays only the new wording. Each game file carries
+its own grammar, though, and the json_2.1.1 game files (the ones in ``../shared/data/alfworld``) still say
+``put X in/on Y``. The adapter shows every game in the new wording (admissible actions, plans) and maps it
+back to the game's own; an agent, or a prompt written for the old wording, that says ``put X in/on Y`` is
+understood too.
 
 The engine's experts are the reference policy: ``expert="planner"`` (the PDDL planner on the full game
 state; it wins every game in a handful of steps) or ``expert="handcoded"`` (a rule-based explorer that
-searches receptacles as an agent must; with alfworld 0.4.2 it loses some pick-and-place games, because it
-still tracks the old ``put`` wording). The engine would re-plan after every step, which takes minutes on
-some two-object games; the planner here plans once at reset and again only after a step off its plan.
-Experts are off by default.
+searches receptacles as an agent must). The engine re-plans after every step, and its planner takes
+minutes (and gigabytes) on some "two X in a Y" goals, whose objects it must choose itself. So the planner
+here plans once at reset, again only after a step off its plan, and plans a two-object goal with the
+objects and receptacle named (any two objects of the kind satisfy the game's goal). Experts are off by
+default.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import functools
 import json
 import os
 import re
+import tempfile
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -44,6 +49,7 @@ TASK_TYPES = ("pick_and_place_simple", "look_at_obj_in_light", "pick_clean_then_
               "pick_heat_then_place_in_recep", "pick_cool_then_place_in_recep", "pick_two_obj_and_place")
 _BANNER = re.compile(r"^\s*-= Welcome to TextWorld, ALFRED! =-\s*")
 _OLD_PUT = re.compile(r"^put (.+?) (?:in/on|in|on) (.+)$")
+_TWO_OBJECTS = re.compile(r"\(objectType \?o1 (\w+)\).*?\(receptacleType \?r (\w+)\).*?\(objectType \?o2 \1\)", re.DOTALL)
 
 
 def data_root(data: str | os.PathLike[str] | None = None) -> Path:
@@ -71,6 +77,53 @@ def _games(folder: Path) -> tuple[tuple[str, str], ...]:
     return tuple(found)
 
 
+def _named_two_object_goal(problem: str) -> str | None:
+    """``problem`` (PDDL) with a "two objects of a kind in a receptacle of a kind" goal replaced by one
+    naming two such objects (those already there first) and one such receptacle (one that need not be
+    opened, if there is one); ``None`` for other goals."""
+    head, _, goal = problem.partition("(:goal")
+    match = _TWO_OBJECTS.search(goal)
+    if not match:
+        return None
+    objects = re.findall(rf"\(objectType (\S+) {match.group(1)}\)", head)
+    receptacles = re.findall(rf"\(receptacleType (\S+) {match.group(2)}\)", head)
+    if len(objects) < 2 or not receptacles:
+        return None
+    target = min(receptacles, key=lambda r: f"(openable {r})" in head)  # opening one slows the planner down
+    first, second = sorted(objects, key=lambda o: f"(inReceptacle {o} {target})" not in head)[:2]
+    return f"{head}(:goal (and (inReceptacle {first} {target}) (inReceptacle {second} {target})))\n)\n"
+
+
+def _new_wording(command: str) -> str:
+    """``put X in/on Y`` said the 0.4 way: ``move X to Y``; other commands unchanged."""
+    match = _OLD_PUT.match(command)
+    return f"move {match.group(1)} to {match.group(2)}" if match else command
+
+
+def _wording() -> Any:
+    """A TextWorld wrapper showing a game in alfworld 0.4's wording whatever its file's grammar says."""
+    import textworld
+
+    class NewWording(textworld.core.Wrapper):
+        _engine: dict[str, str] = {}
+
+        def _show(self, state: Any) -> Any:
+            self._engine = {_new_wording(c): c for c in state["admissible_commands"]}
+            state["admissible_commands"] = sorted(self._engine)
+            if state.get("policy_commands"):
+                state["policy_commands"] = [_new_wording(c) for c in state["policy_commands"]]
+            return state
+
+        def reset(self) -> Any:
+            return self._show(super().reset())
+
+        def step(self, command: str) -> Any:
+            state, score, done = super().step(self._engine.get(command, command))
+            return self._show(state), score, done
+
+    return NewWording()
+
+
 class AlfWorldGame:
     """The TextWorld engine playing one game at a time, in this process (it is not thread-safe: two games in
     one process corrupt each other's planner state, so ``AlfWorld`` runs each in its own child process)."""
@@ -88,19 +141,42 @@ class AlfWorldGame:
         except ImportError as e:
             raise BackendUnavailableError(f"ALFWorld needs its engine: pip install 'agentkit[envs]' ({e}).") from e
         self.close()
+        path = self.folder / task_id / "game.tw-pddl"
+        named = self._named_goal_game(path) if self.expert == "planner" else None
         infos = textworld.EnvInfos(won=True, admissible_commands=True, extras=["gamefile"],
-                                   policy_commands=self.expert == "planner")
-        wrappers: list[Any] = [AlfredDemangler(), AlfredInfos]
+                                   policy_commands=self.expert == "planner" and named is None)
+        wrappers: list[Any] = [AlfredDemangler(), AlfredInfos, _wording()]
         if self.expert == "handcoded":
             infos.extras.append("expert_plan")
             wrappers.append(AlfredExpert(expert_type=self.expert))
-        self._env = textworld.start(str(self.folder / task_id / "game.tw-pddl"), request_infos=infos,
-                                    wrappers=wrappers)
+        self._env = textworld.start(str(path), request_infos=infos, wrappers=wrappers)
         self._state = self._env.reset()
-        self._plan = self._planned()
+        self._plan = self._plan_of(named) if named else self._planned()
         text = _BANNER.sub("", self._state["feedback"]).strip()
         task = text.split("Your task is to:")[-1].strip() if "Your task is to:" in text else ""
         return Obs(text, task, self._admissible())
+
+    @staticmethod
+    def _named_goal_game(path: Path) -> dict[str, Any] | None:
+        game = json.loads(path.read_text())
+        problem = _named_two_object_goal(game["pddl_problem"])
+        return {**game, "pddl_problem": problem} if problem else None
+
+    @staticmethod
+    def _plan_of(game: dict[str, Any]) -> list[str]:
+        """The planner's plan for ``game`` (the same world as the one played, with a named goal)."""
+        import textworld
+        from alfworld.agents.environment.alfred_tw_env import AlfredDemangler, AlfredInfos
+
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "game.tw-pddl"
+            path.write_text(json.dumps(game))
+            env = textworld.start(str(path), request_infos=textworld.EnvInfos(policy_commands=True),
+                                  wrappers=[AlfredDemangler(), AlfredInfos, _wording()])
+            try:
+                return list(env.reset()["policy_commands"])
+            finally:
+                env.close()
 
     def _planned(self) -> list[str] | None:
         """The planner's plan from the state just computed; stops the engine re-planning every step."""
@@ -112,16 +188,8 @@ class AlfWorldGame:
     def _admissible(self) -> list[str]:
         return sorted(self._state["admissible_commands"])
 
-    def _translate(self, action: str) -> str:
-        match = _OLD_PUT.match(action)
-        if match and action not in self._admissible():
-            moved = f"move {match.group(1)} to {match.group(2)}"
-            if moved in self._admissible():
-                return moved
-        return action
-
     def step(self, action: str) -> StepResult:
-        action = self._translate(action)
+        action = _new_wording(action)
         valid = action in self._admissible()
         on_plan = bool(self._plan) and action == self._plan[0]
         if self.expert == "planner" and not on_plan:
