@@ -49,7 +49,8 @@ TASK_TYPES = ("pick_and_place_simple", "look_at_obj_in_light", "pick_clean_then_
               "pick_heat_then_place_in_recep", "pick_cool_then_place_in_recep", "pick_two_obj_and_place")
 _BANNER = re.compile(r"^\s*-= Welcome to TextWorld, ALFRED! =-\s*")
 _OLD_PUT = re.compile(r"^put (.+?) (?:in/on|in|on) (.+)$")
-_TWO_OBJECTS = re.compile(r"\(objectType \?o1 (\w+)\).*?\(receptacleType \?r (\w+)\).*?\(objectType \?o2 \1\)", re.DOTALL)
+_TWO_OBJECTS = re.compile(r"\(objectType \?o1 (\w+)\).*?\(receptacleType \?r (\w+)\).*?\(objectType \?o2 \1\)",
+                          re.DOTALL)
 
 
 def data_root(data: str | os.PathLike[str] | None = None) -> Path:
