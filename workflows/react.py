@@ -5,8 +5,8 @@ actions when the environment lists them, then stepped. Model mistakes are observ
 without an action gets a format reminder, an inadmissible action gets the list of valid ones, a failing tool
 its error, and the agent goes on until it finishes, ``max_steps`` pass, or ``max_parse_failures`` replies in
 a row had no action. A small model at temperature 0 tends to loop (``look``, ``look``, …): an action
-already taken in the same situation is resampled, with a note saying so and at a higher temperature
-(``resamples`` times at most), before it is played. The history is a chat kept within ``context_tokens``
+already taken in the same situation is resampled (``resamples`` times at most) at a higher temperature,
+left out of the valid actions and named in a note, before it is played. The history is a chat kept within ``context_tokens``
 by folding old steps into a digest (``workflows/acting.py``), rarely, so the prompt prefix stays stable for
 KV reuse; a model that still reports a context overflow gets one retry on half the budget, then the episode
 stops with that reason.
@@ -25,7 +25,7 @@ Example:
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any, TypedDict
 
 from langgraph.graph import END, START, StateGraph
@@ -160,8 +160,9 @@ def build(*, task: str | Task | None = None, tools: Sequence[Tool] = (calculator
         return task_messages(task, "act", goal=state["question"], observation=state.get("opening") or "",
                              demo=demo)
 
-    def messages(state: ReActState, env: Any, budget_scale: float = 1.0) -> tuple[list[Message], int]:
-        admissible = state.get("admissible")
+    def messages(state: ReActState, env: Any, budget_scale: float = 1.0,
+                 exclude: Collection[str] = ()) -> tuple[list[Message], int]:
+        admissible = [a for a in state.get("admissible") or () if a not in exclude]
         tail = f"Valid actions: {compact_actions(admissible)}" if admissible else ""
         layout = transcript if budget_scale == 1.0 else Transcript(budget=int(transcript.budget * budget_scale))
         return layout.messages(head(state, env), state.get("steps", []), state.get("folded", 0), tail)
@@ -183,11 +184,14 @@ def build(*, task: str | Task | None = None, tools: Sequence[Tool] = (calculator
             runtime.stream_writer(Stopped(reason))
             return {"stop_reason": reason}
         thought, action = _parsed(completion.text, state.get("admissible"))
+        tried: list[str] = []
         for attempt in range(1, resamples + 1):
             if action is None or not stale_action(steps, state.get("opening") or "", action):
                 break
+            tried.append(action)  # left out of the list, and named in a note
+            retry, _ = messages(state, env, scale, exclude=tried)
             nudge = f"\n(You already did '{action}' in this situation and it did not help. Choose another action.)"
-            retry = [*chat[:-1], {**chat[-1], "content": chat[-1]["content"] + nudge}]
+            retry[-1] = {**retry[-1], "content": retry[-1]["content"] + nudge}
             try:
                 completion = await ctx.generate(retry, temperature=resample_temperature, seed=attempt, **options)
             except ContextOverflowError:

@@ -74,7 +74,8 @@ def test_react_resamples_an_action_already_taken_in_the_same_situation():
     assert [s["action"] for s in state["steps"]] == ["look", "take coin"] and state["won"]
     assert [r.temperature for r in model.requests] == [0.0, 0.0, 0.8, 0.8]
     assert model.requests[2].messages[:-1] == model.requests[1].messages[:-1]  # the same prompt, plus a note
-    assert "You already did 'look' in this situation" in model.requests[2].messages[-1]["content"]
+    retry = model.requests[2].messages[-1]["content"]
+    assert "You already did 'look' in this situation" in retry and "Valid actions: take coin\n" in retry
 
 
 def test_stale_action_ignores_the_repeat_hint_and_respects_changed_situations():
