@@ -45,6 +45,7 @@ async def _expert(env, task_id, max_steps=100):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # about 7 minutes on 2 idle cores
 def test_the_planner_expert_wins_all_140_valid_seen_games_through_the_adapter(alfworld_data, tmp_path):
     from agentkit.envs.alfworld import AlfWorld
 
