@@ -184,7 +184,7 @@ def test_react_with_the_tiny_model_plays_alfworld_within_its_context(alfworld_da
     async def go():
         env = AlfWorld()
         try:
-            graph = react.build(max_steps=6, context_tokens=1200, reply_tokens=60)
+            graph = react.build(max_steps=6, context_tokens=1200, reply_tokens=60, resamples=0)
             ctx = RunContext(tiny, env=env)
             return await graph.ainvoke({"task_id": env.task_ids()[0]}, context=ctx), ctx
         finally:
