@@ -55,9 +55,10 @@ def env_class(name: str) -> type[ThreadedEnv]:
 
 
 def options_of(name: str) -> list[str]:
-    """The options environment ``name`` takes (its constructor's keyword-only parameters)."""
+    """The options environment ``name`` takes: its constructor's parameters but ``split`` (a flag of its own)."""
     params = inspect.signature(env_class(name).__init__).parameters
-    return sorted(p for p, v in params.items() if v.kind is v.KEYWORD_ONLY)
+    return sorted(p for p, v in params.items()
+                  if v.kind in (v.POSITIONAL_OR_KEYWORD, v.KEYWORD_ONLY) and p not in ("self", "split"))
 
 
 def make_env(name: str, split: str | None = None, **options: Any) -> ThreadedEnv:

@@ -40,3 +40,12 @@ def test_eval_refuses_bad_input_before_playing(tmp_path, capsys):
     assert "--limit must be at least 1, not 0" in capsys.readouterr().err
     assert main(["report", str(tmp_path / "missing")]) == 2
     assert "give a run folder" in capsys.readouterr().err
+
+
+def test_environment_options_are_the_constructor_parameters_converted_from_text():
+    from agentkit.envs.registry import make_env, options_of
+
+    assert options_of("twx") == ["episodes", "games", "params"]  # games is positional-or-keyword
+    env = make_env("twx", games="coin,arithmetic", params="numLocations=2,includeDoors=0", episodes="3")
+    assert env.games == ["coin", "arithmetic"] and env.episodes == 3 and env.split == "test"
+    assert env.params["coin"] == "numLocations=2,includeDoors=0"
