@@ -6,10 +6,10 @@ without an action gets a format reminder, an inadmissible action gets the list o
 its error, and the agent goes on until it finishes, ``max_steps`` pass, or ``max_parse_failures`` replies in
 a row had no action. A small model at temperature 0 tends to loop (``look``, ``look``, …): an action
 already taken in the same situation is resampled (``resamples`` times at most) at a higher temperature,
-left out of the valid actions and named in a note, before it is played. The history is a chat kept within ``context_tokens``
-by folding old steps into a digest (``workflows/acting.py``), rarely, so the prompt prefix stays stable for
-KV reuse; a model that still reports a context overflow gets one retry on half the budget, then the episode
-stops with that reason.
+left out of the valid actions and named in a note, before it is played. The history is a chat kept within
+``context_tokens`` by folding old steps into a digest (``workflows/acting.py``), rarely, so the prompt
+prefix stays stable for KV reuse; a model that still reports a context overflow gets one retry on half the
+budget, then the episode stops with that reason.
 
 Example:
     >>> import asyncio
