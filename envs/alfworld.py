@@ -103,6 +103,12 @@ def _new_wording(command: str) -> str:
 
 def _wording() -> Any:
     """A TextWorld wrapper showing a game in alfworld 0.4's wording whatever its file's grammar says."""
+    return _wording_class()()
+
+
+@cache
+def _wording_class() -> type:
+    """The wrapper's class, defined once (textworld is imported only when a game starts)."""
     import textworld
 
     class NewWording(textworld.core.Wrapper):
@@ -122,7 +128,7 @@ def _wording() -> Any:
             state, score, done = super().step(self._engine.get(command, command))
             return self._show(state), score, done
 
-    return NewWording()
+    return NewWording
 
 
 class AlfWorldGame:
