@@ -2,8 +2,9 @@
 
 Eight games: cookingworld, twc, coin, mapreader, arithmetic, sorting, simonsays, peckingorder. A task id is
 ``game/seed``; a split's seeds are the game's own (train, dev, test). Game parameters use TextWorldExpress's
-syntax (``"numLocations=5,includeDoors=0"``); empty means the game's defaults. Each game's gold path is the
-reference policy.
+syntax (``"numLocations=5,includeDoors=0"``); empty means the game's defaults. Games take different
+parameters, so ``"coin:numLocations=2;twc:numLocations=1,includeDoors=0"`` sets them per game (the CLI's
+``--env-option params=...``). Each game's gold path is the reference policy.
 
 Example (needs ``agentkit[envs]`` and Java):
     >>> import asyncio
@@ -32,13 +33,27 @@ GAMES = ("cookingworld", "twc", "coin", "mapreader", "arithmetic", "sorting", "s
 _FOLDS = {"train": "train", "dev": "dev", "valid": "dev", "test": "test"}
 
 
+def _per_game(params: str, games: Sequence[str]) -> dict[str, str]:
+    """``"k=v,..."`` for every game, or ``"game:k=v,...;game:k=v,..."`` per game."""
+    if ":" not in params:
+        return {g: params for g in games}
+    out: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in params.split(";"))):
+        game, colon, values = part.partition(":")
+        if not colon or game.strip() not in GAMES:
+            raise UserError(f"Bad TextWorldExpress params {part!r}: write game:key=value,... with game one of "
+                            f"{', '.join(GAMES)}, and separate games with ';'.")
+        out[game.strip()] = values.strip()
+    return out
+
+
 class TextWorldExpress(ThreadedEnv):
     """TextWorldExpress games of one split.
 
     Args:
         games: which games (default all eight).
         split: ``train``, ``dev`` or ``test``.
-        params: game parameters, one string for every game or a dict per game.
+        params: game parameters: one string for every game, ``"game:params;game:params"``, or a dict per game.
         episodes: seeds per game in ``task_ids()`` (the first ones of the split).
     """
 
@@ -52,7 +67,7 @@ class TextWorldExpress(ThreadedEnv):
         if split not in _FOLDS:
             raise UserError(f"Unknown TextWorldExpress split {split!r}; use train, dev or test.")
         self.games, self.split, self.episodes = list(games), _FOLDS[split], episodes
-        self.params = params if isinstance(params, dict) else {g: params for g in self.games}
+        self.params = params if isinstance(params, dict) else _per_game(params, self.games)
         self._env: Any = None
         self._loaded: str | None = None
         self._ids: list[str] | None = None

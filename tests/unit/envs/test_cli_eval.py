@@ -49,3 +49,15 @@ def test_environment_options_are_the_constructor_parameters_converted_from_text(
     env = make_env("twx", games="coin,arithmetic", params="numLocations=2,includeDoors=0", episodes="3")
     assert env.games == ["coin", "arithmetic"] and env.episodes == 3 and env.split == "test"
     assert env.params["coin"] == "numLocations=2,includeDoors=0"
+
+
+def test_textworld_express_params_can_be_set_per_game_and_bad_ones_are_named():
+    import pytest
+
+    from agentkit.envs.textworld_express import TextWorldExpress
+    from agentkit.errors import UserError
+
+    env = TextWorldExpress(["coin", "twc", "sorting"], params="coin:numLocations=2; twc:numItemsToPutAway=1")
+    assert env.params == {"coin": "numLocations=2", "twc": "numItemsToPutAway=1"}
+    with pytest.raises(UserError, match="Bad TextWorldExpress params 'chess:depth=2'"):
+        TextWorldExpress(params="coin:numLocations=2;chess:depth=2")
