@@ -17,8 +17,8 @@ from agentkit.context import RunContext
 from agentkit.errors import UserError
 from agentkit.events import Answer, Prune, Score, Stopped, Thought, Token
 from agentkit.limits import BudgetExceeded
+from agentkit.templates import render
 from agentkit.types import Message
-from agentkit.workflows.templates import render
 
 if TYPE_CHECKING:
     from agentkit.workflows.tasks.base import Task

@@ -7,7 +7,7 @@ import pytest
 
 MODULES = ["agentkit", "agentkit.types", "agentkit.models.base", "agentkit.models.usage", "agentkit.models.testing",
            "agentkit.models.registry", "agentkit.models.vllm", "agentkit.workflows.cot", "agentkit.workflows.nodes",
-           "agentkit.workflows.registry", "agentkit.workflows.templates", "agentkit.limits", "agentkit.context",
+           "agentkit.workflows.registry", "agentkit.templates", "agentkit.limits", "agentkit.context",
            "agentkit.runtime", "agentkit.envs.tools", "agentkit.workflows.self_consistency",
            "agentkit.workflows.best_of_n", "agentkit.workflows.reflexion", "agentkit.workflows.got",
            "agentkit.workflows.react", "agentkit.workflows.tot", "agentkit.workflows.mcts",

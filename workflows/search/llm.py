@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 from agentkit.context import RunContext
+from agentkit.templates import render
 from agentkit.workflows.search.base import Evaluation, Proposals
-from agentkit.workflows.templates import render
 
 __all__ = ["LLMSearchConfig", "hints_text"]
 

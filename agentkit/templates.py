@@ -1,4 +1,7 @@
-"""Prompt templates, kept as YAML package data (``workflows/prompts/*.yaml``) rather than code literals."""
+"""Prompt templates, kept as YAML package data (``<package>/prompts/*.yaml``) rather than code literals.
+
+Workflows keep theirs in ``agentkit.workflows``, the experience memory in ``agentkit.memory``.
+"""
 
 from __future__ import annotations
 
@@ -14,22 +17,23 @@ __all__ = ["load_prompt", "render"]
 
 
 @functools.cache
-def load_prompt(name: str) -> dict[str, str]:
-    """The templates of prompt ``name``: a mapping of role (``system``, ``user``) to template text."""
-    path = resources.files("agentkit.workflows") / "prompts" / f"{name}.yaml"
+def load_prompt(name: str, package: str = "agentkit.workflows") -> dict[str, str]:
+    """The templates of prompt ``name`` in ``package``: a mapping of role (``system``, ``user``) to template
+    text."""
+    path = resources.files(package) / "prompts" / f"{name}.yaml"
     if not path.is_file():
         raise UserError(f"No prompt template named {name!r} (looked for {path}).")
     return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
-def render(name: str, **values: str) -> list[Message]:
-    """Fill prompt ``name`` with ``values`` into chat messages.
+def render(name: str, /, *, package: str = "agentkit.workflows", **values: str) -> list[Message]:
+    """Fill prompt ``name`` (of ``package``) with ``values`` into chat messages.
 
     Example:
         >>> render("cot", question="2+2?")[1]
         {'role': 'user', 'content': '2+2?'}
     """
-    templates = load_prompt(name)
+    templates = load_prompt(name, package)
     messages: list[Message] = []
     for role in ("system", "user"):
         if role in templates:
