@@ -19,7 +19,13 @@ from dataclasses import dataclass
 from agentkit.errors import AgentkitError, UserError
 from agentkit.models.usage import Usage
 
-__all__ = ["BudgetExceeded", "Limits"]
+__all__ = ["BudgetExceeded", "Limits", "estimate_tokens"]
+
+
+def estimate_tokens(text: str) -> int:
+    """A deliberately high token estimate for prompt budgets (3 characters a token; English BPE averages
+    about 4), so a budget holds without the model's tokenizer."""
+    return len(text) // 3 + 4
 
 
 class BudgetExceeded(AgentkitError):

@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from agentkit.limits import estimate_tokens
 from agentkit.types import Message
 
 __all__ = ["Transcript", "compact_actions", "estimate_tokens", "match_action", "repeat_hint", "stale_action"]
@@ -34,11 +35,6 @@ __all__ = ["Transcript", "compact_actions", "estimate_tokens", "match_action", "
 _NUMBER = re.compile(r"\d+")
 _ENDS_IN_NUMBER = re.compile(r"^(.*?)(\d+)$")
 _HINT = re.compile(r"\n\(You have done this \d+ times in a row\. Try a different action\.\)$")
-
-
-def estimate_tokens(text: str) -> int:
-    """A deliberately high token estimate (3 characters a token; English BPE averages about 4)."""
-    return len(text) // 3 + 4
 
 
 def compact_actions(actions: Sequence[str], max_chars: int = 1000) -> str:
