@@ -39,6 +39,7 @@ from agentkit.errors import ContextOverflowError
 from agentkit.events import Action, Answer, Observation, Stopped, Thought
 from agentkit.types import Message
 from agentkit.workflows.acting import Transcript, compact_actions, match_action, repeat_hint, stale_action
+from agentkit.workflows.memory_nodes import make_recall, make_record
 from agentkit.workflows.nodes import StopReason, guard, task_messages
 from agentkit.workflows.tasks import Task, get_task
 
@@ -71,6 +72,8 @@ class ReActState(TypedDict, total=False):
     answer: str | None
     error: str | None
     stop_reason: StopReason
+    recalled: str
+    memory_ids: list[int]
 
 
 def _repeats(steps: Sequence[Step]) -> int:
@@ -113,8 +116,12 @@ def parse_reply(text: str) -> tuple[str, str | None]:
 def build(*, task: str | Task | None = None, tools: Sequence[Tool] = (calculator,), max_steps: int = 10,
           max_parse_failures: int = 3, demos: Mapping[str, str] | None = None, context_tokens: int = 3000,
           reply_tokens: int = 150, resamples: int = 2, resample_temperature: float = 0.8,
-          checkpointer: Any = None) -> CompiledStateGraph:
-    """Build the ReAct graph: ``reset`` → (``think`` → ``act``)* → ``finish``.
+          memory_tokens: int = 600, reflect: bool = True, checkpointer: Any = None) -> CompiledStateGraph:
+    """Build the ReAct graph: ``reset`` → ``recall`` → (``think`` → ``act``)* → ``finish`` → ``record``.
+
+    With an experience memory in the run's context (``ctx.memory``), ``recall`` adds what it holds for the
+    task to the system prompt and ``record`` stores the episode (and a reflection when it failed); without
+    one, both do nothing.
 
     With an environment (``ctx.env``) the input is ``{"task_id": ...}`` (the environment's task id; the
     question is the task it states); with tools it is ``{"question": ...}``.
@@ -131,6 +138,8 @@ def build(*, task: str | Task | None = None, tools: Sequence[Tool] = (calculator
         reply_tokens: generation limit per reply.
         resamples: new replies sampled at most when the action was already taken in the same situation.
         resample_temperature: their sampling temperature.
+        memory_tokens: the budget of the recalled memory in the prompt.
+        reflect: write a reflection into the memory after a failed episode.
         checkpointer: a LangGraph checkpointer so an interrupted run resumes.
     """
     task = get_task(task)
@@ -157,6 +166,8 @@ def build(*, task: str | Task | None = None, tools: Sequence[Tool] = (calculator
                                  observation=state.get("opening") or "")
         demo = (demos or {}).get(state.get("task_type") or "", "")
         demo = f"\nHere is a solved example of a similar task:\n{demo}\n" if demo else ""
+        if recalled := state.get("recalled"):
+            demo += f"\nFrom your memory of earlier tasks:\n{recalled}\n"
         return task_messages(task, "act", goal=state["question"], observation=state.get("opening") or "",
                              demo=demo)
 
@@ -256,12 +267,16 @@ def build(*, task: str | Task | None = None, tools: Sequence[Tool] = (calculator
 
     graph = StateGraph(ReActState, context_schema=RunContext)
     graph.add_node("reset", reset)
+    graph.add_node("recall", make_recall(budget=memory_tokens))
     graph.add_node("think", think)
     graph.add_node("act", act)
     graph.add_node("finish", finish)
+    graph.add_node("record", make_record(workflow="react", reflect=reflect))
     graph.add_edge(START, "reset")
-    graph.add_edge("reset", "think")
+    graph.add_edge("reset", "recall")
+    graph.add_edge("recall", "think")
     graph.add_conditional_edges("think", after_think, ["act", "finish"])
     graph.add_conditional_edges("act", route, ["think", "finish"])
-    graph.add_edge("finish", END)
+    graph.add_edge("finish", "record")
+    graph.add_edge("record", END)
     return graph.compile(checkpointer=checkpointer)

@@ -14,7 +14,10 @@ MODULES = ["agentkit", "agentkit.types", "agentkit.models.base", "agentkit.model
            "agentkit.workflows.search.algorithms", "agentkit.workflows.tasks.base", "agentkit.workflows.tasks.game24",
            "agentkit.workflows.tasks.game24_search", "agentkit.workflows.tasks.arithmetic", "agentkit.envs.base",
            "agentkit.envs.demos", "agentkit.envs.eval", "agentkit.envs.report", "agentkit.envs.isolation",
-           "agentkit.envs.webshop.scorer", "agentkit.workflows.acting", "agentkit.options"]
+           "agentkit.envs.webshop.scorer", "agentkit.workflows.acting", "agentkit.options",
+           "agentkit.memory.records", "agentkit.memory.store", "agentkit.memory.embed", "agentkit.memory.index",
+           "agentkit.memory.retrieve", "agentkit.memory.experience", "agentkit.memory.distill",
+           "agentkit.workflows.memory_nodes"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -1,0 +1,89 @@
+"""What the memory puts into a prompt: the recalled records, laid out within a token budget.
+
+Sections go in order of value per token: insights (short rules), reflections on failed attempts at similar
+tasks, concepts, then worked examples (successful trajectories, the longest). An item is taken whole when it
+fits; an example that does not fit is cut to its first steps, and what is left out is said, never silently
+dropped mid-sentence.
+
+Example:
+    >>> from agentkit.memory.records import Insight, TrajectoryRecord
+    >>> ctx = PromptContext(insights=[Insight(text="Check the countertops first.")],
+    ...                     examples=[TrajectoryRecord(task="find a mug", won=True,
+    ...                               steps=[{"action": "go to countertop 1", "observation": "You see a mug 1."}])])
+    >>> print(ctx.render(budget=200))
+    Rules learned from earlier tasks:
+    - Check the countertops first.
+    <BLANKLINE>
+    Solved similar task:
+    Task: find a mug
+    > go to countertop 1: You see a mug 1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from agentkit.limits import estimate_tokens
+from agentkit.memory.records import Concept, Insight, Reflection, TrajectoryRecord
+
+__all__ = ["PromptContext", "render_trajectory"]
+
+_OBSERVATION_CHARS = 160
+
+
+def render_trajectory(trajectory: TrajectoryRecord, *, max_steps: int | None = None) -> str:
+    """A trajectory as prompt lines: the task, then ``> action: observation`` per step (shortened)."""
+    lines = [f"Task: {trajectory.task}"]
+    steps = [s for s in trajectory.steps if s.get("action")]
+    for step in steps[:max_steps]:
+        seen = " ".join(str(step.get("observation", "")).split())
+        seen = seen if len(seen) <= _OBSERVATION_CHARS else seen[: _OBSERVATION_CHARS - 3] + "..."
+        lines.append(f"> {step['action']}: {seen}")
+    if max_steps is not None and len(steps) > max_steps:
+        lines.append(f"... ({len(steps) - max_steps} more steps)")
+    return "\n".join(lines)
+
+
+@dataclass
+class PromptContext:
+    """Records recalled for one task, best first in each list."""
+
+    examples: list[TrajectoryRecord] = field(default_factory=list)
+    reflections: list[Reflection] = field(default_factory=list)
+    insights: list[Insight] = field(default_factory=list)
+    concepts: list[Concept] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.examples or self.reflections or self.insights or self.concepts)
+
+    def render(self, budget: int) -> str:
+        """The prompt text, at most ``budget`` tokens (by ``estimate_tokens``); empty when nothing fits."""
+        sections: list[str] = []
+        left = budget
+
+        def take(title: str, items: list[str]) -> None:
+            nonlocal left
+            kept: list[str] = []
+            cost = estimate_tokens(title) + 2
+            for item in items:
+                if cost + estimate_tokens(item) <= left:
+                    kept.append(item)
+                    cost += estimate_tokens(item)
+            if kept:
+                sections.append("\n".join([title, *kept]))
+                left -= cost
+
+        take("Rules learned from earlier tasks:", [f"- {i.text}" for i in self.insights])
+        take("Lessons from failed attempts at similar tasks:", [f"- {r.text}" for r in self.reflections])
+        take("Facts about this world:", [f"- {c.name}: {c.text}" for c in self.concepts])
+        for example in self.examples:
+            title = "Solved similar task:"
+            text = render_trajectory(example)
+            steps = len([s for s in example.steps if s.get("action")])
+            while steps > 0 and estimate_tokens(title) + estimate_tokens(text) + 2 > left:
+                steps //= 2
+                text = render_trajectory(example, max_steps=steps)
+            if steps > 0 and estimate_tokens(title) + estimate_tokens(text) + 2 <= left:
+                sections.append(f"{title}\n{text}")
+                left -= estimate_tokens(title) + estimate_tokens(text) + 2
+        return "\n\n".join(sections)

@@ -1,0 +1,97 @@
+"""Graph nodes that read and write the experience memory (``ctx.memory``), for any workflow.
+
+``make_recall`` puts what the memory holds for the task (insights, reflections, concepts, worked examples;
+``agentkit.memory.retrieve``) into a state field, within a token budget, for the workflow's prompt.
+``make_record`` stores the finished episode as a trajectory and, when it failed, asks the model for a
+reflection (Reflexion) linked to it. Both do nothing when the run has no memory; ``make_record`` also does
+nothing on a read-only (``frozen``) memory, so an evaluation cannot learn.
+
+Example:
+    >>> import asyncio
+    >>> from typing import TypedDict
+    >>> from langgraph.graph import START, END, StateGraph
+    >>> from agentkit.context import RunContext
+    >>> from agentkit.memory.embed import HashEmbedder
+    >>> from agentkit.memory.experience import Memory
+    >>> from agentkit.models.testing import ScriptedModel
+    >>> class State(TypedDict, total=False):
+    ...     question: str
+    ...     steps: list
+    ...     won: bool
+    ...     recalled: str
+    ...     memory_ids: list
+    >>> graph = StateGraph(State)
+    >>> _ = graph.add_node("record", make_record()).add_node("recall", make_recall())
+    >>> _ = graph.add_edge(START, "record").add_edge("record", "recall").add_edge("recall", END)
+    >>> memory, model = Memory(None, embedder=HashEmbedder()), ScriptedModel(["Look in the cabinets first."])
+    >>> state = {"question": "find the mug", "steps": [{"action": "look", "observation": "A room."}], "won": False}
+    >>> final = asyncio.run(graph.compile().ainvoke(state, context=RunContext(model, memory=memory)))
+    >>> final["memory_ids"]
+    [1, 2]
+    >>> print(final["recalled"])
+    Lessons from failed attempts at similar tasks:
+    - Look in the cabinets first.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from agentkit.context import RunContext
+from agentkit.events import Observation, Thought
+from agentkit.limits import BudgetExceeded
+from agentkit.memory import distill
+from agentkit.memory.records import TrajectoryRecord
+
+__all__ = ["make_recall", "make_record"]
+
+
+def _env_name(ctx: RunContext) -> str:
+    return getattr(ctx.env, "name", "") if ctx.env is not None else ""
+
+
+def make_recall(*, question: str = "question", into: str = "recalled", budget: int = 600, examples: int = 2,
+                reflections: int = 2, insights: int = 5, concepts: int = 3):
+    """A node writing the memory's help for ``state[question]`` into ``state[into]`` (text, possibly empty)."""
+
+    async def recall(state: dict[str, Any], runtime: Runtime[RunContext]) -> dict[str, Any]:
+        memory = runtime.context.memory
+        if memory is None:
+            return {}
+        found = await memory.arecall(state[question], env=_env_name(runtime.context) or None,
+                                     task_type=state.get("task_type"), examples=examples, reflections=reflections,
+                                     insights=insights, concepts=concepts)
+        text = found.render(budget)
+        if text:
+            runtime.stream_writer(Observation("recall", text))
+        return {into: text}
+
+    return recall
+
+
+def make_record(*, question: str = "question", workflow: str = "", reflect: bool = True):
+    """A node storing the episode in ``state`` (``steps``, ``won``, ``reward``, ``task_id``, ``task_type``) as
+    a trajectory, with a reflection when it failed. Sets ``memory_ids`` to the ids written."""
+
+    async def record(state: dict[str, Any], runtime: Runtime[RunContext]) -> dict[str, Any]:
+        ctx = runtime.context
+        if ctx.memory is None or ctx.memory.frozen:
+            return {}
+        trajectory = TrajectoryRecord(
+            task=state[question], env=_env_name(ctx), task_type=state.get("task_type") or "",
+            task_id=state.get("task_id") or "", steps=[dict(s) for s in state.get("steps", [])],
+            won=bool(state.get("won")), reward=float(state.get("reward") or 0.0),
+            model=getattr(ctx.model, "name", ""), workflow=workflow, seconds=round(ctx.elapsed, 3))
+        ids = [await ctx.memory.aadd(trajectory)]
+        if reflect and not trajectory.won:
+            try:
+                lesson = await distill.reflect(ctx.memory, trajectory, ctx, reason=state.get("stop_reason") or "")
+            except BudgetExceeded:  # the run's budget is spent: keep the trajectory, skip the lesson
+                return {"memory_ids": ids}
+            runtime.stream_writer(Thought("reflect", lesson.text))
+            ids.append(lesson.id)
+        return {"memory_ids": ids}
+
+    return record
