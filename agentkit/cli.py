@@ -9,7 +9,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from agentkit import __version__, cli_eval, cli_run
+from agentkit import __version__, cli_eval, cli_memory, cli_run
 from agentkit.errors import AgentkitError, UserError
 from agentkit.models.usage import track_usage
 
@@ -64,6 +64,22 @@ def _parser() -> argparse.ArgumentParser:
     _add_model_flag(evaluate)
     cli_eval.add_eval_arguments(evaluate)
     evaluate.set_defaults(handler=cli_eval.eval_command)
+
+    learn = sub.add_parser("learn", help="gather experience into a memory (the agent, or the expert's demonstrations)",
+                           epilog=cli_eval.LEARN_EXAMPLES, formatter_class=fmt,
+                           description="Play episodes (on the training split by default) and record every one in "
+                                       "the experience memory, with reflections on failures; then distil insights "
+                                       "and concepts. Resumable like eval.")
+    _add_model_flag(learn)
+    cli_eval.add_learn_arguments(learn)
+    learn.set_defaults(handler=cli_eval.learn_command)
+
+    memory = sub.add_parser("memory", help="inspect, search, export/import and prune an experience memory",
+                            epilog=cli_memory.MEMORY_EXAMPLES, formatter_class=fmt,
+                            description="Look into and tidy an experience memory.")
+    _add_model_flag(memory)
+    cli_memory.add_memory_arguments(memory)
+    memory.set_defaults(handler=cli_memory.memory_command)
 
     report = sub.add_parser("report", help="tables and plots from eval runs, one or several compared",
                             epilog=cli_eval.REPORT_EXAMPLES, formatter_class=fmt,

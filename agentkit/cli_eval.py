@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 import time
@@ -12,8 +13,8 @@ from typing import Any
 from agentkit.cli_run import literal, parse_pairs
 from agentkit.errors import BackendUnavailableError, UserError
 
-__all__ = ["EVAL_EXAMPLES", "REPORT_EXAMPLES", "add_eval_arguments", "add_report_arguments", "eval_command",
-           "report_command"]
+__all__ = ["EVAL_EXAMPLES", "LEARN_EXAMPLES", "REPORT_EXAMPLES", "add_eval_arguments", "add_learn_arguments",
+           "add_report_arguments", "eval_command", "learn_command", "report_command"]
 
 EVAL_EXAMPLES = """examples:
   agentkit eval --env alfworld --per-type 1 --max-steps 20          # 6 games, one per task type
@@ -23,6 +24,13 @@ EVAL_EXAMPLES = """examples:
   agentkit eval --env scienceworld --env-option tasks=find-living-thing --limit 3
   agentkit eval --env alfworld --policy expert --out runs/alf-expert   # the engine's expert on all 140 games
   agentkit eval --env webshop --env-option url=http://127.0.0.1:3000 --limit 10
+  agentkit eval --env twx --env-option games=coin --per-type 20 --memory mem/coin --frozen  # read a memory
+"""
+
+LEARN_EXAMPLES = """examples:
+  agentkit learn --env alfworld --policy expert --per-type 5 --memory mem/alf     # seed from demonstrations
+  agentkit learn --env twx --env-option games=coin --per-type 20 --memory mem/coin --distill-every 10
+  agentkit eval --env twx --env-option games=coin --per-type 20 --memory mem/coin --frozen
 """
 
 REPORT_EXAMPLES = """examples:
@@ -57,6 +65,20 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--out", help="run folder (default runs/ENV-SPLIT-POLICY-TIME)")
     run.add_argument("--resume", action="store_true", help="continue the run in --out, skipping finished episodes")
     run.add_argument("--no-plot", dest="plot", action="store_false", help="skip the PNG plot")
+    memory = parser.add_argument_group("experience memory")
+    memory.add_argument("--memory", metavar="PATH", help="a memory folder the agent recalls from and records into")
+    memory.add_argument("--frozen", action="store_true", help="read the memory only: record nothing")
+    memory.add_argument("--embedder", help="sentence-transformers model for the memory (default all-MiniLM-L6-v2)")
+
+
+def add_learn_arguments(parser: argparse.ArgumentParser) -> None:
+    add_eval_arguments(parser)
+    parser.set_defaults(split=None, demos=False)
+    group = parser.add_argument_group("learning")
+    group.add_argument("--distill-every", type=int, metavar="N",
+                       help="distil insights and concepts after every N episodes (default: once, at the end)")
+    group.add_argument("--no-reflect", dest="reflect", action="store_false",
+                       help="no reflection after a failed episode")
 
 
 def add_report_arguments(parser: argparse.ArgumentParser) -> None:
@@ -71,7 +93,7 @@ def _config(args: argparse.Namespace, env_name: str, split: str, max_steps: int,
             "policy": args.policy, "workflow": args.workflow if agent else None,
             "options": parse_pairs(args.option, "--option") if agent else {}, "model": args.model if agent else None,
             "max_steps": max_steps, "demos": args.demos and agent, "temperature": args.temperature,
-            "concurrency": args.concurrency, "tasks": tasks}
+            "concurrency": args.concurrency, "tasks": tasks, "memory": args.memory, "frozen": args.frozen}
 
 
 def _console() -> Any:
@@ -83,19 +105,41 @@ def _console() -> Any:
 
 
 async def eval_command(args: argparse.Namespace) -> int:
+    return await _evaluate(args, learning=False)
+
+
+async def learn_command(args: argparse.Namespace) -> int:
+    if args.frozen:
+        raise UserError("learn writes to the memory; drop --frozen (use `agentkit eval --frozen` to evaluate).")
+    args.memory = args.memory or _default_memory()
+    return await _evaluate(args, learning=True)
+
+
+def _default_memory() -> str:
+    import os
+
+    from agentkit.models.bundled import cache_dir
+
+    return os.environ.get("AGENTKIT_MEMORY") or str(cache_dir() / "memory")
+
+
+async def _evaluate(args: argparse.Namespace, *, learning: bool) -> int:
     from agentkit.envs.eval import EpisodeLog, select_tasks
     from agentkit.envs.registry import make_env, options_of, resolve
 
     console = _console()
     env_name, spec = resolve(args.env)
-    split = args.split or spec.default_split
+    split = args.split or (spec.demo_split or spec.default_split if learning else spec.default_split)
     env_options = parse_pairs(args.env_option, "--env-option")
     if args.policy == "expert" and "expert" in options_of(env_name):
         env_options.setdefault("expert", "planner")
+    every = getattr(args, "distill_every", None)
     for flag, value in (("--concurrency", args.concurrency), ("--limit", args.limit), ("--per-type", args.per_type),
-                        ("--max-steps", args.max_steps)):
+                        ("--max-steps", args.max_steps), ("--distill-every", every)):
         if value is not None and value < 1:
             raise UserError(f"{flag} must be at least 1, not {value}.")
+    if args.frozen and not args.memory:
+        raise UserError("--frozen needs --memory PATH (the memory to read).")
     probe = make_env(env_name, split, **env_options)
     try:
         tasks = select_tasks(probe, limit=args.limit, per_type=args.per_type, tasks=args.tasks)
@@ -106,18 +150,26 @@ async def eval_command(args: argparse.Namespace) -> int:
     max_steps = args.max_steps or spec.max_steps
     config = _config(args, env_name, split, max_steps, tasks)
     policy = args.workflow if args.policy == "agent" else "expert"
-    out = Path(args.out or f"runs/{env_name}-{split}-{policy}-{time.strftime('%Y%m%d-%H%M%S')}")
+    kind = "learn" if learning else env_name
+    out = Path(args.out or f"runs/{kind}-{env_name}-{split}-{policy}-{time.strftime('%Y%m%d-%H%M%S')}".replace(
+        f"{env_name}-{env_name}", env_name))
     log = EpisodeLog(out)
     done = log.start(config, resume=args.resume)
     async with _Player(args, config, env_name, out) as play:
+        play.open_memory()
         if args.policy == "agent":
             await play.prepare(console, env_name, spec.demo_split, env_options)
         console.print(f"[dim]{env_name} {split} · {policy}{play.model_note} · {len(tasks)} episodes "
-                      f"({len(done)} already done) · concurrency {args.concurrency} · {out}[/]", highlight=False)
-        records = await _run_with_progress(
-            console, lambda: make_env(env_name, split, **env_options), tasks, play, log, args.concurrency, done)
+                      f"({len(done)} already done) · concurrency {args.concurrency} · {out}{play.memory_note}[/]",
+                      highlight=False)
+        chunks = [tasks[i:i + every] for i in range(0, len(tasks), every)] if learning and every else [tasks]
+        for chunk in chunks:
+            await _run_with_progress(console, lambda: make_env(env_name, split, **env_options), chunk, play, log,
+                                     args.concurrency, log.load())
+            if learning:
+                await play.distill(console, env_name)
     wanted = set(tasks)
-    records = [r for r in records if r["task_id"] in wanted]
+    records = [r for r in log.load() if r["task_id"] in wanted]
     _render(console, {out.name: records}, None if not args.plot else out / "success.png", title=str(out))
     return 0
 
@@ -158,7 +210,8 @@ class _Player:
         self.args, self.config, self.env_name, self.out = args, config, env_name, out
         self.model: Any = None
         self.graph: Any = None
-        self.model_note = ""
+        self.memory: Any = None
+        self.model_note = self.memory_note = ""
 
     async def __aenter__(self) -> _Player:
         return self
@@ -166,6 +219,27 @@ class _Player:
     async def __aexit__(self, *exc: Any) -> None:
         if self.model is not None:
             await self.model.aclose()
+        if self.memory is not None:
+            self.memory.close()
+
+    def open_memory(self) -> None:
+        if not self.args.memory:
+            return
+        from agentkit.memory.experience import Memory
+
+        self.memory = Memory(self.args.memory, embedder=self.args.embedder, frozen=self.args.frozen)
+        counts = self.memory.store.count()
+        self.memory_note = f" · memory {self.args.memory} ({counts} records{', read-only' if self.args.frozen else ''})"
+
+    async def distill(self, console: Any, env_name: str) -> None:
+        """After learning episodes: concepts from where things were seen, and (with a model) insights."""
+        from agentkit.memory import distill
+
+        with console.status("Distilling the memory…"):
+            concepts = await asyncio.to_thread(distill.location_concepts, self.memory, env=env_name)
+            counts = await distill.distill_insights(self.memory, self.model, env=env_name) if self.model else {}
+        done = ", ".join(f"{v} {k}" for k, v in counts.items() if v) or "no insight changes"
+        console.print(f"[dim]memory: {concepts} concepts written; insights: {done}[/]", highlight=False)
 
     async def prepare(self, console: Any, env_name: str, demo_split: str | None, env_options: dict[str, Any]
                       ) -> None:
@@ -177,6 +251,8 @@ class _Player:
             options[key] = literal(value)
         if self.config["demos"] and demo_split is not None:
             options["demos"] = await self._demos(console, env_name, demo_split, env_options)
+        if "reflect" in self.args and not self.args.reflect:
+            options["reflect"] = False
         self.graph = build_workflow(self.args.workflow, **options)
         self.model = load_model(self.args.model)
         with console.status(f"Loading {self.model.name}…"):
@@ -207,7 +283,7 @@ class _Player:
             return await self._expert(env, task_id)
         from agentkit.context import RunContext
 
-        ctx = RunContext(self.model, temperature=self.args.temperature, env=env)
+        ctx = RunContext(self.model, temperature=self.args.temperature, env=env, memory=self.memory)
         state = await self.graph.ainvoke({"task_id": task_id}, context=ctx)
         usage = ctx.spent
         steps = state.get("steps", [])
@@ -215,16 +291,24 @@ class _Player:
                 "steps": len(steps), "stop_reason": state.get("stop_reason"), "calls": usage.calls,
                 "tokens": {"prompt": usage.prompt_tokens, "cached": usage.cached_tokens,
                            "completion": usage.completion_tokens, "total": usage.total_tokens},
-                "model": self.model.name, "workflow": self.args.workflow,
+                "model": self.model.name, "workflow": self.args.workflow, "memory_ids": state.get("memory_ids"),
                 "trajectory": [{"thought": s["thought"], "action": s["action"], "observation": s["observation"],
                                 "valid": s["valid"]} for s in steps]}
 
     async def _expert(self, env: Any, task_id: str) -> dict[str, Any]:
-        from agentkit.envs.demos import play_expert
+        from agentkit.envs.demos import run_expert
 
-        transcript, won, steps = await play_expert(env, task_id, max_steps=self.config["max_steps"])
-        return {"won": won, "reward": 1.0 if won else 0.0, "steps": steps, "policy": "expert",
-                "transcript": transcript}
+        run = await run_expert(env, task_id, max_steps=self.config["max_steps"])
+        record = {"task": run.task, "won": run.won, "reward": 1.0 if run.won else 0.0, "steps": len(run.steps),
+                  "policy": "expert", "transcript": run.transcript}
+        if self.memory is not None and not self.memory.frozen:
+            from agentkit.memory.records import TrajectoryRecord
+
+            trajectory = TrajectoryRecord(task=run.task, env=env.name, task_type=env.task_type(task_id),
+                                          task_id=task_id, steps=run.steps, won=run.won, reward=record["reward"],
+                                          workflow="expert", source="expert")
+            record["memory_ids"] = [await self.memory.aadd(trajectory)]
+        return record
 
 
 def _load_run(path: str) -> tuple[str, list[dict[str, Any]]]:

@@ -21,24 +21,48 @@ Example:
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from typing import Any
+
 from agentkit.envs.base import ThreadedEnv
 
-__all__ = ["expert_demos", "play_expert"]
+__all__ = ["ExpertRun", "expert_demos", "play_expert", "run_expert"]
+
+
+@dataclass
+class ExpertRun:
+    """One episode of the reference policy."""
+
+    task: str
+    opening: str
+    steps: list[dict[str, Any]] = field(default_factory=list)  # {"action", "observation"} per step
+    won: bool = False
+
+    @property
+    def transcript(self) -> str:
+        lines = [f"Task: {self.task}", self.opening]
+        for step in self.steps:
+            lines += [f"Action: {step['action']}", f"Observation: {step['observation']}"]
+        return "\n".join(lines)
+
+
+async def run_expert(env: ThreadedEnv, task_id: str, *, max_steps: int = 100) -> ExpertRun:
+    """Play the reference policy on ``task_id``."""
+    obs = await env.reset(task_id)
+    run = ExpertRun(obs.task, obs.text)
+    while len(run.steps) < max_steps and (action := await env.expert_action()) is not None:
+        result = await env.step(action)
+        run.steps.append({"action": action, "observation": result.observation})
+        if result.done:
+            run.won = result.won
+            break
+    return run
 
 
 async def play_expert(env: ThreadedEnv, task_id: str, *, max_steps: int = 100) -> tuple[str, bool, int]:
     """Play the reference policy on ``task_id``: (the transcript, won, steps)."""
-    obs = await env.reset(task_id)
-    lines = [f"Task: {obs.task}", obs.text]
-    won, steps = False, 0
-    while steps < max_steps and (action := await env.expert_action()) is not None:
-        result = await env.step(action)
-        steps += 1
-        lines += [f"Action: {action}", f"Observation: {result.observation}"]
-        if result.done:
-            won = result.won
-            break
-    return "\n".join(lines), won, steps
+    run = await run_expert(env, task_id, max_steps=max_steps)
+    return run.transcript, run.won, len(run.steps)
 
 
 async def expert_demos(env: ThreadedEnv, *, max_steps: int = 40, max_chars: int = 3000, tries: int = 2
