@@ -162,6 +162,15 @@ class Memory:
             self._catch_up(record.kind)
         return record_id
 
+    def add_many(self, records: Iterable[Record]) -> list[int]:
+        """``add`` several records in one store transaction; indexes embed them in batches."""
+        self._writable()
+        records = list(records)
+        ids = self.store.put_many(records)
+        for kind in {r.kind for r in records} & self._indexes.keys():
+            self._catch_up(kind)
+        return ids
+
     def delete(self, record_id: int) -> bool:
         self._writable()
         return self.store.delete(record_id)

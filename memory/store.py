@@ -49,6 +49,9 @@ class Store(Protocol):
     def put(self, record: Record) -> int:
         """Insert ``record`` (its ``id`` is None; the new id is set on it) or replace the record with its id."""
 
+    def put_many(self, records: Iterable[Record]) -> list[int]:
+        """``put`` each record, in one transaction where the store has them."""
+
     def get(self, record_id: int) -> Record | None: ...
 
     def get_many(self, ids: Iterable[int]) -> list[Record]:
@@ -152,20 +155,35 @@ class SQLiteStore:
         return _Transaction(self._db, self._lock)
 
     def put(self, record: Record) -> int:
-        with self._write():
-            if record.id is None:
-                cursor = self._db.execute(
-                    "INSERT INTO records (kind, env, task_type, won, parent, key, data, created) VALUES "
-                    "(?, ?, ?, ?, ?, ?, '', ?)",
-                    (record.kind, getattr(record, "env", ""), getattr(record, "task_type", ""), _won(record),
-                     _parent(record), record.key, record.created))
-                record.id = cursor.lastrowid
-            self._db.execute(
-                "UPDATE records SET env = ?, task_type = ?, won = ?, key = ?, data = ? WHERE id = ? AND kind = ?",
-                (getattr(record, "env", ""), getattr(record, "task_type", ""), _won(record), record.key,
-                 json.dumps(record.to_json(), ensure_ascii=False), record.id, record.kind))
-            if self._db.execute("SELECT changes()").fetchone()[0] == 0:
-                raise UserError(f"No {record.kind} record {record.id} to replace; put it without an id to add it.")
+        return self.put_many([record])[0]
+
+    def put_many(self, records: Iterable[Record]) -> list[int]:
+        """``put`` several records in one transaction (all or none)."""
+        records = list(records)
+        new = [r for r in records if r.id is None]
+        try:
+            with self._write():
+                return [self._put(record) for record in records]
+        except BaseException:
+            for record in new:  # rolled back: they were never stored
+                record.id = None
+            raise
+
+    def _put(self, record: Record) -> int:
+        # runs inside the caller's transaction
+        if record.id is None:
+            cursor = self._db.execute(
+                "INSERT INTO records (kind, env, task_type, won, parent, key, data, created) VALUES "
+                "(?, ?, ?, ?, ?, ?, '', ?)",
+                (record.kind, getattr(record, "env", ""), getattr(record, "task_type", ""), _won(record),
+                 _parent(record), record.key, record.created))
+            record.id = cursor.lastrowid
+        self._db.execute(
+            "UPDATE records SET env = ?, task_type = ?, won = ?, key = ?, data = ? WHERE id = ? AND kind = ?",
+            (getattr(record, "env", ""), getattr(record, "task_type", ""), _won(record), record.key,
+             json.dumps(record.to_json(), ensure_ascii=False), record.id, record.kind))
+        if self._db.execute("SELECT changes()").fetchone()[0] == 0:
+            raise UserError(f"No {record.kind} record {record.id} to replace; put it without an id to add it.")
         return record.id
 
     def get(self, record_id: int) -> Record | None:
@@ -285,6 +303,9 @@ class InMemoryStore:
             if old_key != record.key:
                 self._log.append(Change(len(self._log) + 1, record.id, record.kind, "put"))
             return record.id
+
+    def put_many(self, records: Iterable[Record]) -> list[int]:
+        return [self.put(record) for record in records]
 
     def get(self, record_id: int) -> Record | None:
         data = self._records.get(record_id)

@@ -144,3 +144,10 @@ def test_an_eval_record_becomes_a_trajectory():
               "model": "qwen-1.5b", "workflow": "react", "seconds": 3.5}
     t = trajectory_from_episode(record)
     assert (t.task, t.won, t.steps[0]["action"], t.source) == ("find the coin", True, "take coin", "agent")
+
+
+def test_add_many_indexes_every_record():
+    memory = _memory()
+    memory.search("warm the index up")
+    ids = memory.add_many(TrajectoryRecord(task=t, env="alfworld", won=True) for t in TASKS)
+    assert [memory.search(t, k=1)[0][0].id for t in TASKS] == ids

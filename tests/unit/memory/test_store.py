@@ -101,3 +101,13 @@ def test_the_store_uses_wal_and_reopens_with_its_records(tmp_path):
     store.close()
     again = SQLiteStore(path)
     assert again.get(record_id).task == "put a mug in the sink" and again.check() == "ok"
+
+
+def test_put_many_is_one_transaction_all_or_nothing(tmp_path):
+    store = SQLiteStore(tmp_path / "m.sqlite")
+    good = [_trajectory(task=f"t{i}") for i in range(3)]
+    assert store.put_many(good) == [1, 2, 3]
+    batch = [_trajectory(task="new"), Insight(id=999, text="ghost")]
+    with pytest.raises(UserError):
+        store.put_many(batch)
+    assert store.count() == 3 and batch[0].id is None
