@@ -35,6 +35,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from langgraph.runtime import Runtime
@@ -43,7 +44,7 @@ from agentkit.context import RunContext
 from agentkit.events import Observation, Thought
 from agentkit.limits import BudgetExceeded
 from agentkit.memory import distill
-from agentkit.memory.records import TrajectoryRecord
+from agentkit.memory.records import Reflection, TrajectoryRecord
 
 __all__ = ["make_recall", "make_record"]
 
@@ -71,21 +72,36 @@ def make_recall(*, question: str = "question", into: str = "recalled", budget: i
     return recall
 
 
-def make_record(*, question: str = "question", workflow: str = "", reflect: bool = True):
+def make_record(*, question: str = "question", workflow: str = "", reflect: bool = True,
+                episode: Callable[[dict[str, Any]], dict[str, Any]] | None = None, lessons: str | None = None):
     """A node storing the episode in ``state`` (``steps``, ``won``, ``reward``, ``task_id``, ``task_type``) as
-    a trajectory, with a reflection when it failed. Sets ``memory_ids`` to the ids written."""
+    a trajectory, with a reflection when it failed. Sets ``memory_ids`` to the ids written.
+
+    Args:
+        question: the state field holding the task.
+        workflow: the workflow's name, kept with the trajectory.
+        reflect: write a reflection after a failure.
+        episode: maps the state to those fields, for workflows whose state has other names.
+        lessons: a state field with the run's own reflections; the last one is stored instead of asking the
+            model for a new one.
+    """
 
     async def record(state: dict[str, Any], runtime: Runtime[RunContext]) -> dict[str, Any]:
         ctx = runtime.context
         if ctx.memory is None or ctx.memory.frozen:
             return {}
+        state = {**state, **episode(state)} if episode else state
         trajectory = TrajectoryRecord(
             task=state[question], env=_env_name(ctx), task_type=state.get("task_type") or "",
             task_id=state.get("task_id") or "", steps=[dict(s) for s in state.get("steps", [])],
             won=bool(state.get("won")), reward=float(state.get("reward") or 0.0),
             model=getattr(ctx.model, "name", ""), workflow=workflow, seconds=round(ctx.elapsed, 3))
         ids = [await ctx.memory.aadd(trajectory)]
-        if reflect and not trajectory.won:
+        if reflect and not trajectory.won and lessons and state.get(lessons):
+            own = Reflection(trajectory_id=trajectory.id, task=trajectory.task, text=state[lessons][-1],
+                             env=trajectory.env, task_type=trajectory.task_type)
+            ids.append(await ctx.memory.aadd(own))
+        elif reflect and not trajectory.won:
             try:
                 lesson = await distill.reflect(ctx.memory, trajectory, ctx, reason=state.get("stop_reason") or "")
             except BudgetExceeded:  # the run's budget is spent: keep the trajectory, skip the lesson

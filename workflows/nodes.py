@@ -123,11 +123,15 @@ class Candidate(TypedDict):
     origin: NotRequired[str]
 
 
-def task_messages(task: Task, role: str, *, lessons: list[str] | None = None, **values: str) -> list[Message]:
-    """Render the task's template for ``role``; ``lessons`` (reflections) are appended to the system message."""
+def task_messages(task: Task, role: str, *, lessons: list[str] | None = None, recalled: str | None = None,
+                  **values: str) -> list[Message]:
+    """Render the task's template for ``role``; what the experience memory recalled and ``lessons``
+    (this run's reflections) are appended to the system message."""
     messages = render(task.prompt(role), **values)
+    note = f"\n\nFrom your memory of earlier tasks:\n{recalled}" if recalled else ""
     if lessons:
-        note = "\n\nLessons from your earlier failed attempts:\n" + "\n".join(f"- {x}" for x in lessons)
+        note += "\n\nLessons from your earlier failed attempts:\n" + "\n".join(f"- {x}" for x in lessons)
+    if note:
         messages[0] = {"role": messages[0]["role"], "content": messages[0]["content"] + note}
     return messages
 

@@ -24,6 +24,7 @@ from langgraph.runtime import Runtime
 
 from agentkit.context import RunContext
 from agentkit.events import Thought
+from agentkit.workflows.memory_nodes import make_recall, make_record
 from agentkit.workflows.nodes import Candidate, StopReason, Verifier, guard, make_score, select_best, task_messages
 from agentkit.workflows.tasks import Task, get_task
 
@@ -38,24 +39,32 @@ class ReflexionState(TypedDict, total=False):
     score: float | None
     error: str | None
     stop_reason: StopReason
+    recalled: str
+    memory_ids: list[int]
 
 
 def build(*, task: str | Task | None = None, max_trials: int = 3, pass_score: float = 0.7,
-          verifier: str | Verifier = "auto", checkpointer: Any = None) -> CompiledStateGraph:
-    """Build the Reflexion graph: ``trial`` → ``evaluate`` → (``reflect`` → ``trial``)* → ``finish``.
+          verifier: str | Verifier = "auto", memory_tokens: int = 600, checkpointer: Any = None
+          ) -> CompiledStateGraph:
+    """Build the Reflexion graph: ``recall`` → ``trial`` → ``evaluate`` → (``reflect`` → ``trial``)* →
+    ``finish`` → ``record``. With an experience memory (``ctx.memory``) the trials see what it recalls for
+    the question, and the run is stored with its last reflection when it failed; without one, ``recall`` and
+    ``record`` do nothing.
 
     Args:
         task: ``qa``, ``game24``, ``arithmetic`` or a ``Task``.
         max_trials: trials at most.
         pass_score: a trial scoring at least this passes and ends the run.
         verifier: how a trial is evaluated, as in ``best_of_n.build``.
+        memory_tokens: the budget of the recalled memory in the prompt.
         checkpointer: a LangGraph checkpointer so an interrupted run resumes.
     """
     task = get_task(task)
 
     @guard
     async def trial(state: ReflexionState, runtime: Runtime[RunContext]) -> dict[str, Any]:
-        messages = task_messages(task, "cot", lessons=state.get("reflections"), question=state["question"])
+        messages = task_messages(task, "cot", lessons=state.get("reflections"), recalled=state.get("recalled"),
+                                 question=state["question"])
         text = (await runtime.context.generate(messages)).text.strip()
         runtime.stream_writer(Thought("trial", text))
         candidate: Candidate = {"text": text, "answer": task.extract(text), "origin": "trial"}
@@ -78,14 +87,25 @@ def build(*, task: str | Task | None = None, max_trials: int = 3, pass_score: fl
             return "finish"
         return "reflect"
 
+    def episode(state: ReflexionState) -> dict[str, Any]:
+        trials = state.get("candidates", [])
+        steps = [{"thought": c["text"], "action": f"answer {c['answer']}",
+                  "observation": f"score {c.get('score', 0.0):.2f}. {c.get('feedback', '')}".strip()} for c in trials]
+        score = state.get("score") or 0.0
+        return {"steps": steps, "won": score >= pass_score, "reward": score, "task_type": task.name}
+
     graph = StateGraph(ReflexionState, context_schema=RunContext)
+    graph.add_node("recall", make_recall(budget=memory_tokens))
     graph.add_node("trial", trial)
     graph.add_node("evaluate", make_score(task, verifier=verifier, node="evaluate"))
     graph.add_node("reflect", reflect)
     graph.add_node("finish", select_best)
-    graph.add_edge(START, "trial")
+    graph.add_node("record", make_record(workflow="reflexion", episode=episode, lessons="reflections"))
+    graph.add_edge(START, "recall")
+    graph.add_edge("recall", "trial")
     graph.add_edge("trial", "evaluate")
     graph.add_conditional_edges("evaluate", route, ["reflect", "finish"])
     graph.add_edge("reflect", "trial")
-    graph.add_edge("finish", END)
+    graph.add_edge("finish", "record")
+    graph.add_edge("record", END)
     return graph.compile(checkpointer=checkpointer)

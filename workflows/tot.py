@@ -4,7 +4,7 @@
 Example:
     >>> graph = build(task="game24", algo="beam", width=2)
     >>> sorted(graph.get_graph().nodes)
-    ['__end__', '__start__', 'expand', 'finish', 'init', 'integrate']
+    ['__end__', '__start__', 'expand', 'finish', 'init', 'integrate', 'recall', 'record']
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ from langgraph.types import Send
 
 from agentkit.context import RunContext
 from agentkit.events import Answer, Prune, Score, Stopped, Thought
+from agentkit.workflows.memory_nodes import make_recall, make_record
 from agentkit.workflows.nodes import StopReason, guard
 from agentkit.workflows.search.algorithms import Algorithm, Search, merit
 from agentkit.workflows.search.base import InvalidAction, TreeNode
@@ -45,6 +46,8 @@ class SearchState(TypedDict, total=False):
     stop_reason: StopReason
     answer: str | None
     error: str | None
+    recalled: str
+    memory_ids: list[int]
 
 
 class _Expand(TypedDict):
@@ -55,14 +58,18 @@ class _Expand(TypedDict):
 
 
 def build_search(task: Any, algorithm: Algorithm, *, stop_on_solution: bool = True, checkpointer: Any = None,
-                 **config_options: Any) -> CompiledStateGraph:
-    """Compile the search graph for ``task`` (a ``Task``) under ``algorithm``.
+                 memory_tokens: int = 400, **config_options: Any) -> CompiledStateGraph:
+    """Compile the search graph for ``task`` (a ``Task``) under ``algorithm``: ``recall`` → ``init`` →
+    (``expand`` ×n → ``integrate``)* → ``finish`` → ``record``. With an experience memory in the context, what
+    it recalls for the question joins the hints of every expansion, and the best path is stored (with the
+    search's last reflection when it failed).
 
     Args:
         task: supplies ``search(question, **config_options) -> (world, config)`` and answer handling.
         algorithm: ``BFS``, ``Beam``, ``DFS``, ``MCTS`` or your own ``Algorithm``.
         stop_on_solution: end as soon as a finished path earns reward 1.
         checkpointer: a LangGraph checkpointer (e.g. ``agentkit.runtime.open_checkpointer``).
+        memory_tokens: the budget of the recalled memory in the hints.
         config_options: ``generation`` (propose|sample), ``judging`` (value|vote), ``n_evaluate``.
     """
 
@@ -164,18 +171,32 @@ def build_search(task: Any, algorithm: Algorithm, *, stop_on_solution: bool = Tr
         if state.get("stop_reason") or not state.get("pending"):
             return "finish"
         tree = state["tree"]
+        hints = [*filter(None, [state.get("recalled")]), *state.get("reflections", [])]
         return [Send("expand", {"node": tree[i], "path": [n["state"] for n in Search(tree).path(i)],
-                                "question": state["question"], "reflections": state.get("reflections", [])})
+                                "question": state["question"], "reflections": hints})
                 for i in state["pending"]]
+
+    def best_node(state: SearchState) -> int | None:
+        best = state.get("solution")
+        if best is None:
+            finished = [n for n in state["tree"] if n["terminal"]]
+            best = max(finished, key=merit)["id"] if finished else None
+        return best
+
+    def episode(state: SearchState) -> dict[str, Any]:
+        """The best path as a trajectory for the memory."""
+        world, _ = problem(state["question"])
+        best = best_node(state)
+        path = Search(state["tree"]).path(best)[1:] if best is not None else []
+        steps = [{"thought": "", "action": str(n["action"]), "observation": world.describe(n["state"])} for n in path]
+        return {"steps": steps, "won": state.get("solution") is not None,
+                "reward": float(path[-1]["reward"] or 0.0) if path else 0.0, "task_type": getattr(task, "name", "")}
 
     async def finish(state: SearchState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         world, _ = problem(state["question"])
         tree = state["tree"]
         reason = state.get("stop_reason") or ""
-        best = state.get("solution")
-        if best is None:
-            finished = [n for n in tree if n["terminal"]]
-            best = max(finished, key=merit)["id"] if finished else None
+        best = best_node(state)
         if best is None:
             why = f"no path reached an answer ({len(tree)} nodes; {reason or 'stopped'})"
             runtime.stream_writer(Answer(None, why))
@@ -186,14 +207,18 @@ def build_search(task: Any, algorithm: Algorithm, *, stop_on_solution: bool = Tr
         return {"answer": answer, "error": error, "solution": state.get("solution")}
 
     graph = StateGraph(SearchState, context_schema=RunContext)
+    graph.add_node("recall", make_recall(budget=memory_tokens, examples=1))
     graph.add_node("init", init)
     graph.add_node("expand", expand)
     graph.add_node("integrate", integrate)
     graph.add_node("finish", finish)
-    graph.add_edge(START, "init")
+    graph.add_node("record", make_record(workflow="search", episode=episode, lessons="reflections"))
+    graph.add_edge(START, "recall")
+    graph.add_edge("recall", "init")
     graph.add_conditional_edges("init", dispatch, ["expand", "finish"])
     graph.add_edge("expand", "integrate")
     graph.add_conditional_edges("integrate", dispatch, ["expand", "finish"])
-    graph.add_edge("finish", END)
+    graph.add_edge("finish", "record")
+    graph.add_edge("record", END)
     return graph.compile(checkpointer=checkpointer)
 

@@ -1,4 +1,4 @@
-"""ReAct with an experience memory: a failure is recorded with a reflection, and the next episode sees it."""
+"""Workflows with an experience memory: a failure is recorded with a reflection, and the next run sees it."""
 
 import asyncio
 
@@ -51,3 +51,38 @@ def test_a_frozen_memory_is_read_but_never_written(tmp_path):
 def test_without_memory_the_nodes_do_nothing():
     state, model = _episode(None, ["Thought: take.\nAction: take coin"])
     assert state["won"] and "memory" not in model.requests[0].messages[0]["content"]
+
+
+def test_reflexion_stores_its_own_last_lesson_and_the_next_run_recalls_it():
+    from agentkit.workflows import reflexion
+
+    memory = Memory(None, embedder=HashEmbedder())
+    model = ScriptedModel(["Answer: 4 * 6", "Use 13 - 9 first.", "Answer: 4 + 9 + 10 + 13"])
+    graph = reflexion.build(task="game24", max_trials=2)
+    state = asyncio.run(graph.ainvoke({"question": "4 9 10 13"}, context=RunContext(model, memory=memory)))
+    assert len(model.requests) == 3 and len(state["memory_ids"]) == 2  # no extra call for the lesson
+    trajectory = memory.store.list("trajectory")[0]
+    assert (trajectory.task, trajectory.won, trajectory.task_type) == ("4 9 10 13", False, "game24")
+    assert [s["action"] for s in trajectory.steps] == ["answer 4 * 6", "answer 4 + 9 + 10 + 13"]
+    assert memory.store.list("reflection")[0].text == "Use 13 - 9 first."
+    model = ScriptedModel(["Answer: (13 - 9) * (10 - 4)"])
+    state = asyncio.run(graph.ainvoke({"question": "4 9 10 13"}, context=RunContext(model, memory=memory)))
+    assert state["answer"] == "(13 - 9) * (10 - 4)" and "Use 13 - 9 first." in model.requests[0].messages[0]["content"]
+    assert memory.store.list("trajectory")[1].won
+
+
+def test_tree_of_thoughts_stores_its_solution_path_and_later_searches_get_it_as_a_hint():
+    from agentkit.workflows import tot
+    from tests.unit.workflows.test_search import SOLVABLE, VALUES, game24_model
+
+    memory = Memory(None, embedder=HashEmbedder())
+    graph = tot.build(task="game24", algo="bfs", breadth=1)
+    model = game24_model(SOLVABLE, VALUES)
+    state = asyncio.run(graph.ainvoke({"question": "4 9 10 13"}, context=RunContext(model, memory=memory)))
+    assert state["answer"] == "(13 - 9) * (10 - 4)" and len(state["memory_ids"]) == 1
+    trajectory = memory.store.list("trajectory")[0]
+    assert trajectory.won and trajectory.workflow == "search"
+    assert [s["action"] for s in trajectory.steps] == ["13 - 9 = 4", "10 - 4 = 6", "4 * 6 = 24"]
+    model = game24_model(SOLVABLE, VALUES)
+    asyncio.run(graph.ainvoke({"question": "4 9 10 13"}, context=RunContext(model, memory=memory)))
+    assert "> 13 - 9 = 4:" in model.requests[0].messages[-1]["content"]
