@@ -287,7 +287,7 @@ class _Player:
         state = await self.graph.ainvoke({"task_id": task_id}, context=ctx)
         usage = ctx.spent
         steps = state.get("steps", [])
-        return {"task": state.get("question"), "won": bool(state.get("won")), "reward": state.get("reward", 0.0),
+        return {"task": state.get("question"), "opening": state.get("opening"), "won": bool(state.get("won")), "reward": state.get("reward", 0.0),
                 "steps": len(steps), "stop_reason": state.get("stop_reason"), "calls": usage.calls,
                 "tokens": {"prompt": usage.prompt_tokens, "cached": usage.cached_tokens,
                            "completion": usage.completion_tokens, "total": usage.total_tokens},
@@ -304,7 +304,7 @@ class _Player:
         if self.memory is not None and not self.memory.frozen:
             from agentkit.memory.records import TrajectoryRecord
 
-            trajectory = TrajectoryRecord(task=run.task, env=env.name, task_type=env.task_type(task_id),
+            trajectory = TrajectoryRecord(task=run.task, opening=run.opening, env=env.name, task_type=env.task_type(task_id),
                                           task_id=task_id, steps=run.steps, won=run.won, reward=record["reward"],
                                           workflow="expert", source="expert")
             record["memory_ids"] = [await self.memory.aadd(trajectory)]

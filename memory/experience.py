@@ -306,7 +306,8 @@ def _tally(values: Iterable[str]) -> dict[str, int]:
 
 def trajectory_from_episode(record: dict[str, Any], *, source: str = "agent") -> TrajectoryRecord:
     """A memory trajectory from an eval harness record (one line of ``episodes.jsonl``)."""
-    return TrajectoryRecord(task=record.get("task") or record["task_id"], env=record.get("env", ""),
+    return TrajectoryRecord(task=record.get("task") or record["task_id"], opening=record.get("opening") or "",
+                            env=record.get("env", ""),
                             task_type=record.get("task_type") or "", task_id=record["task_id"],
                             steps=list(record.get("trajectory") or []), won=bool(record.get("won")),
                             reward=float(record.get("reward") or 0.0), model=record.get("model") or "",

@@ -20,7 +20,8 @@ from typing import Any, ClassVar, Literal, get_args
 
 from agentkit.errors import UserError
 
-__all__ = ["KINDS", "Concept", "Insight", "Kind", "Record", "Reflection", "TrajectoryRecord", "record_class"]
+__all__ = ["KINDS", "Concept", "Insight", "Kind", "Record", "Reflection", "TrajectoryRecord", "record_class",
+           "situation_key"]
 
 Kind = Literal["trajectory", "reflection", "insight", "concept"]
 KINDS: tuple[Kind, ...] = get_args(Kind)
@@ -55,6 +56,7 @@ class TrajectoryRecord(_Base):
 
     kind: ClassVar[Kind] = "trajectory"
     task: str
+    opening: str = ""  # the first observation: where the episode started
     env: str = ""
     task_type: str = ""
     task_id: str = ""
@@ -68,7 +70,7 @@ class TrajectoryRecord(_Base):
 
     @property
     def key(self) -> str:
-        return self.task
+        return situation_key(self.task, self.opening)
 
     @property
     def outcome(self) -> str:
@@ -124,6 +126,15 @@ class Concept(_Base):
     def key(self) -> str:
         return f"{self.name}: {self.text}"
 
+
+def situation_key(task: str, opening: str = "") -> str:
+    """What a trajectory is found by, and what a query for one looks like: the task, then the start of the
+    opening observation (tasks of one kind often share their wording; the rooms differ)."""
+    opening = " ".join(opening.split())[:_OPENING_CHARS]
+    return f"{task}\n{opening}" if opening else task
+
+
+_OPENING_CHARS = 300
 
 Record = TrajectoryRecord | Reflection | Insight | Concept
 _CLASSES: dict[str, type[Record]] = {c.kind: c for c in (TrajectoryRecord, Reflection, Insight, Concept)}

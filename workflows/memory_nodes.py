@@ -44,7 +44,7 @@ from agentkit.context import RunContext
 from agentkit.events import Observation, Thought
 from agentkit.limits import BudgetExceeded
 from agentkit.memory import distill
-from agentkit.memory.records import Reflection, TrajectoryRecord
+from agentkit.memory.records import Reflection, TrajectoryRecord, situation_key
 
 __all__ = ["make_recall", "make_record"]
 
@@ -53,15 +53,17 @@ def _env_name(ctx: RunContext) -> str:
     return getattr(ctx.env, "name", "") if ctx.env is not None else ""
 
 
-def make_recall(*, question: str = "question", into: str = "recalled", budget: int = 600, examples: int = 2,
-                reflections: int = 2, insights: int = 5, concepts: int = 3):
-    """A node writing the memory's help for ``state[question]`` into ``state[into]`` (text, possibly empty)."""
+def make_recall(*, question: str = "question", opening: str = "opening", into: str = "recalled", budget: int = 600,
+                examples: int = 2, reflections: int = 2, insights: int = 5, concepts: int = 3):
+    """A node writing the memory's help for ``state[question]`` (in the situation ``state[opening]``, when the
+    state has one) into ``state[into]`` (text, possibly empty)."""
 
     async def recall(state: dict[str, Any], runtime: Runtime[RunContext]) -> dict[str, Any]:
         memory = runtime.context.memory
         if memory is None:
             return {}
-        found = await memory.arecall(state[question], env=_env_name(runtime.context) or None,
+        query = situation_key(state[question], state.get(opening) or "")
+        found = await memory.arecall(query, env=_env_name(runtime.context) or None,
                                      task_type=state.get("task_type"), examples=examples, reflections=reflections,
                                      insights=insights, concepts=concepts)
         text = found.render(budget)
@@ -72,13 +74,14 @@ def make_recall(*, question: str = "question", into: str = "recalled", budget: i
     return recall
 
 
-def make_record(*, question: str = "question", workflow: str = "", reflect: bool = True,
+def make_record(*, question: str = "question", opening: str = "opening", workflow: str = "", reflect: bool = True,
                 episode: Callable[[dict[str, Any]], dict[str, Any]] | None = None, lessons: str | None = None):
     """A node storing the episode in ``state`` (``steps``, ``won``, ``reward``, ``task_id``, ``task_type``) as
     a trajectory, with a reflection when it failed. Sets ``memory_ids`` to the ids written.
 
     Args:
         question: the state field holding the task.
+        opening: the state field holding the first observation, if any.
         workflow: the workflow's name, kept with the trajectory.
         reflect: write a reflection after a failure.
         episode: maps the state to those fields, for workflows whose state has other names.
@@ -92,7 +95,7 @@ def make_record(*, question: str = "question", workflow: str = "", reflect: bool
             return {}
         state = {**state, **episode(state)} if episode else state
         trajectory = TrajectoryRecord(
-            task=state[question], env=_env_name(ctx), task_type=state.get("task_type") or "",
+            task=state[question], opening=state.get(opening) or "", env=_env_name(ctx), task_type=state.get("task_type") or "",
             task_id=state.get("task_id") or "", steps=[dict(s) for s in state.get("steps", [])],
             won=bool(state.get("won")), reward=float(state.get("reward") or 0.0),
             model=getattr(ctx.model, "name", ""), workflow=workflow, seconds=round(ctx.elapsed, 3))

@@ -151,3 +151,13 @@ def test_add_many_indexes_every_record():
     memory.search("warm the index up")
     ids = memory.add_many(TrajectoryRecord(task=t, env="alfworld", won=True) for t in TASKS)
     assert [memory.search(t, k=1)[0][0].id for t in TASKS] == ids
+
+
+def test_trajectories_of_one_task_are_told_apart_by_where_they_started():
+    memory = _memory()
+    for room in ("kitchen with a stove and a fridge", "bathroom with a bathtub and a sink", "garden with a patio"):
+        memory.add(TrajectoryRecord(task="find the coin", opening=f"You are in the {room}.", won=True))
+    from agentkit.memory.records import situation_key
+
+    found = memory.search(situation_key("find the coin", "You are in the bathroom. You see a sink."), k=1)
+    assert found[0][0].opening == "You are in the bathroom with a bathtub and a sink."
