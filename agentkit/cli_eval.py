@@ -237,7 +237,10 @@ class _Player:
 
         with console.status("Distilling the memory…"):
             concepts = await asyncio.to_thread(distill.location_concepts, self.memory, env=env_name)
-            counts = await distill.distill_insights(self.memory, self.model, env=env_name) if self.model else {}
+            counts: dict[str, int] = {}
+            if self.model is not None:
+                counts = await distill.distill_insights(self.memory, self.model, env=env_name)
+                concepts += len(await distill.distill_concepts(self.memory, self.model, env=env_name))
         done = ", ".join(f"{v} {k}" for k, v in counts.items() if v) or "no insight changes"
         console.print(f"[dim]memory: {concepts} concepts written; insights: {done}[/]", highlight=False)
 

@@ -117,9 +117,12 @@ async def _distill(console: Any, memory: Any, args: argparse.Namespace) -> None:
     model = load_model(args.model)
     try:
         with console.status(f"Distilling with {model.name}…"):
-            concepts = distill.location_concepts(memory, env=args.env) if args.env else 0
             counts = await distill.distill_insights(memory, model, env=args.env)
+            concepts = 0
+            for env in [args.env] if args.env else sorted(memory.stats()["by_env"]):
+                concepts += distill.location_concepts(memory, env=env)
+                concepts += len(await distill.distill_concepts(memory, model, env=env))
     finally:
         await model.aclose()
     done = ", ".join(f"{v} {k}" for k, v in counts.items() if v) or "no changes"
-    console.print(f"insights: {done}; location concepts written: {concepts}")
+    console.print(f"insights: {done}; concepts written: {concepts}")
