@@ -119,7 +119,7 @@ async def _distill(console: Any, memory: Any, args: argparse.Namespace) -> None:
         with console.status(f"Distilling with {model.name}…"):
             counts = await distill.distill_insights(memory, model, env=args.env)
             concepts = 0
-            for env in [args.env] if args.env else sorted(memory.stats()["by_env"]):
+            for env in [args.env] if args.env else list(memory.store.outcomes()):
                 concepts += distill.location_concepts(memory, env=env)
                 concepts += len(await distill.distill_concepts(memory, model, env=env))
     finally:

@@ -64,6 +64,7 @@ class Memory:
         self.frozen, self.hnsw_threshold = frozen, hnsw_threshold
         self._indexes: dict[str, VectorIndex] = {}
         self._seen: dict[str, int] = {}  # kind -> the last change its index has caught up with
+        self._filter_cache: tuple[Any, set[int]] = (None, set())
 
     # --- the index cache ---------------------------------------------------------------------------------
 
@@ -192,11 +193,17 @@ class Memory:
             hits = index.search(vector, k)
             records = self.store.get_many(i for i, _ in hits)
         else:
-            wanted = {r.id: r for r in self.store.list(kind, env=env, won=won)}
-            hits = index.search(vector, k, accept=wanted.__contains__)
-            records = [wanted[i] for i, _ in hits]
+            hits = index.search(vector, k, accept=self._allowed(kind, env, won).__contains__)
+            records = self.store.get_many(i for i, _ in hits)
         scores = dict(hits)
         return [(r, scores[r.id]) for r in records]
+
+    def _allowed(self, kind: str, env: str | None, won: bool | None) -> set[int]:
+        """The ids passing a search filter, cached until the store changes (recall filters every query)."""
+        key = (kind, env, won, self.store.last_change())
+        if self._filter_cache[0] != key:
+            self._filter_cache = (key, self.store.ids(kind, env=env, won=won))
+        return self._filter_cache[1]
 
     def recall(self, task: str, *, env: str | None = None, task_type: str | None = None, examples: int = 2,
                reflections: int = 2, insights: int = 5, concepts: int = 3) -> PromptContext:
@@ -228,13 +235,13 @@ class Memory:
 
     def stats(self) -> dict[str, Any]:
         """Counts per kind, outcomes of trajectories, and the index types."""
-        trajectories = self.store.list("trajectory")
+        outcomes = self.store.outcomes()
         return {
             "path": str(self.path) if self.path else "(in memory)",
             "records": {kind: self.store.count(kind) for kind in KINDS},
-            "successes": sum(t.won for t in trajectories),
-            "failures": sum(not t.won for t in trajectories),
-            "by_env": _tally(t.env or "?" for t in trajectories),
+            "successes": sum(won for won, _ in outcomes.values()),
+            "failures": sum(lost for _, lost in outcomes.values()),
+            "by_env": {env or "?": won + lost for env, (won, lost) in outcomes.items()},
             "embedder": self.embedder.name,
         }
 
@@ -295,13 +302,6 @@ class Memory:
         for record_id in doomed:
             self.store.delete(record_id)
         return len(doomed)
-
-
-def _tally(values: Iterable[str]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for value in values:
-        counts[value] = counts.get(value, 0) + 1
-    return counts
 
 
 def trajectory_from_episode(record: dict[str, Any], *, source: str = "agent") -> TrajectoryRecord:

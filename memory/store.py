@@ -66,6 +66,12 @@ class Store(Protocol):
 
     def count(self, kind: str | None = None) -> int: ...
 
+    def ids(self, kind: str, *, env: str | None = None, won: bool | None = None) -> set[int]:
+        """The ids of ``kind`` (optionally of ``env`` / outcome), without reading the records."""
+
+    def outcomes(self) -> dict[str, tuple[int, int]]:
+        """Trajectories per environment: ``env -> (successes, failures)``."""
+
     def fingerprint(self, kind: str) -> tuple[int, int]:
         """``(count, sum of ids)`` of ``kind``: what an index holding exactly these records matches."""
 
@@ -206,12 +212,8 @@ class SQLiteStore:
 
     def list(self, kind: str, *, env: str | None = None, task_type: str | None = None,
              won: bool | None = None, limit: int | None = None) -> list[Record]:
-        where, args = ["kind = ?"], [kind]
-        for column, value in (("env", env), ("task_type", task_type), ("won", won)):
-            if value is not None:
-                where.append(f"{column} = ?")
-                args.append(int(value) if column == "won" else value)
-        sql = f"SELECT data FROM records WHERE {' AND '.join(where)} ORDER BY id"
+        where, args = _filters(kind, env=env, task_type=task_type, won=won)
+        sql = f"SELECT data FROM records WHERE {where} ORDER BY id"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         return [_decode(row[0]) for row in self._read(sql, args)]
@@ -224,6 +226,15 @@ class SQLiteStore:
         if kind is None:
             return self._read("SELECT count(*) FROM records", ())[0][0]
         return self._read("SELECT count(*) FROM records WHERE kind = ?", (kind,))[0][0]
+
+    def ids(self, kind: str, *, env: str | None = None, won: bool | None = None) -> set[int]:
+        where, args = _filters(kind, env=env, won=won)
+        return {row[0] for row in self._read(f"SELECT id FROM records WHERE {where}", args)}
+
+    def outcomes(self) -> dict[str, tuple[int, int]]:
+        rows = self._read("SELECT env, sum(won), count(*) - sum(won) FROM records WHERE kind = 'trajectory' "
+                          "GROUP BY env ORDER BY env", ())
+        return {env: (int(won), int(lost)) for env, won, lost in rows}
 
     def fingerprint(self, kind: str) -> tuple[int, int]:
         return tuple(self._read("SELECT count(*), coalesce(sum(id), 0) FROM records WHERE kind = ?", (kind,))[0])
@@ -246,6 +257,15 @@ class SQLiteStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def _filters(kind: str, **values: Any) -> tuple[str, list[Any]]:
+    where, args = ["kind = ?"], [kind]
+    for column, value in values.items():
+        if value is not None:
+            where.append(f"{column} = ?")
+            args.append(int(value) if column == "won" else value)
+    return " AND ".join(where), args
 
 
 class _Transaction:
@@ -343,6 +363,16 @@ class InMemoryStore:
 
     def count(self, kind: str | None = None) -> int:
         return sum(1 for d in self._records.values() if kind is None or d["kind"] == kind)
+
+    def ids(self, kind: str, *, env: str | None = None, won: bool | None = None) -> set[int]:
+        return {r.id for r in self.list(kind, env=env, won=won)}
+
+    def outcomes(self) -> dict[str, tuple[int, int]]:
+        out: dict[str, tuple[int, int]] = {}
+        for t in self.list("trajectory"):
+            won, lost = out.get(t.env, (0, 0))
+            out[t.env] = (won + t.won, lost + (not t.won))
+        return dict(sorted(out.items()))
 
     def fingerprint(self, kind: str) -> tuple[int, int]:
         ids = [i for i, d in self._records.items() if d["kind"] == kind]

@@ -111,3 +111,11 @@ def test_put_many_is_one_transaction_all_or_nothing(tmp_path):
     with pytest.raises(UserError):
         store.put_many(batch)
     assert store.count() == 3 and batch[0].id is None
+
+
+def test_ids_and_outcomes_answer_without_reading_records(store):
+    a, b = store.put(_trajectory(won=True)), store.put(_trajectory(won=False))
+    c = store.put(_trajectory(env="twx", won=True))
+    store.put(Insight(text="rule"))
+    assert store.ids("trajectory") == {a, b, c} and store.ids("trajectory", env="alfworld", won=False) == {b}
+    assert store.outcomes() == {"alfworld": (1, 1), "twx": (1, 0)}
