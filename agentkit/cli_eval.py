@@ -39,10 +39,11 @@ REPORT_EXAMPLES = """examples:
 """
 
 
-def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
+def add_eval_arguments(parser: argparse.ArgumentParser, *, learning: bool = False) -> None:
     parser.add_argument("--env", required=True,
                         help="alfworld, textworld_express (twx), scienceworld (sciworld) or webshop")
-    parser.add_argument("--split", help="the environment's split (default: its evaluation split)")
+    parser.add_argument("--split", help="the environment's split (default: its "
+                                        f"{'training' if learning else 'evaluation'} split)")
     parser.add_argument("--env-option", action="append", default=[], metavar="KEY=VALUE",
                         help="environment option, e.g. games=coin,arithmetic; data=PATH; url=URL (repeatable)")
     pick = parser.add_argument_group("which episodes")
@@ -72,8 +73,7 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_learn_arguments(parser: argparse.ArgumentParser) -> None:
-    add_eval_arguments(parser)
-    parser.set_defaults(split=None, demos=False)
+    add_eval_arguments(parser, learning=True)
     group = parser.add_argument_group("learning")
     group.add_argument("--distill-every", type=int, metavar="N",
                        help="distil insights and concepts after every N episodes (default: once, at the end)")
