@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import threading
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -65,6 +66,7 @@ class Memory:
         self._indexes: dict[str, VectorIndex] = {}
         self._seen: dict[str, int] = {}  # kind -> the last change its index has caught up with
         self._filter_cache: tuple[Any, set[int]] = (None, set())
+        self._lock = threading.RLock()
 
     # --- the index cache ---------------------------------------------------------------------------------
 
@@ -73,10 +75,11 @@ class Memory:
 
     def _index(self, kind: str) -> VectorIndex:
         """The index of ``kind``, loaded or built on first use, caught up with the store."""
-        if kind not in self._indexes:
-            self._open_index(kind)
-        self._catch_up(kind)
-        return self._indexes[kind]
+        with self._lock:  # the eval's workers search and add from several threads
+            if kind not in self._indexes:
+                self._open_index(kind)
+            self._catch_up(kind)
+            return self._indexes[kind]
 
     def _open_index(self, kind: str) -> None:
         path = self._index_path(kind)
@@ -97,15 +100,16 @@ class Memory:
 
     def _catch_up(self, kind: str) -> None:
         """Replay the store's changes since this index last saw it (other processes' writes included)."""
-        changes = [c for c in self.store.changes(self._seen[kind]) if c.kind == kind]
-        last = self.store.last_change()
+        logged = self.store.changes(self._seen[kind])
+        changes = [c for c in logged if c.kind == kind]
         if changes:
             index = self._indexes[kind]
             index.remove(*(c.id for c in changes if c.op == "delete"))
             fresh = self.store.get_many(dict.fromkeys(c.id for c in changes if c.op == "put"))  # those still there
             if fresh:
                 index.add([r.id for r in fresh], self.embedder.embed([r.key for r in fresh]))
-        self._seen[kind] = last
+        if logged:  # not last_change(): a write committed since the read above must be replayed next time
+            self._seen[kind] = logged[-1].seq
 
     def _repair(self, kind: str) -> None:
         """Make the index hold exactly the store's records of ``kind`` (after a crash between the two)."""
@@ -123,21 +127,23 @@ class Memory:
 
     def rebuild(self, kind: str | None = None) -> None:
         """Re-embed every record (of ``kind``, or of all kinds) from the store."""
-        for name in [kind] if kind else KINDS:
-            self._seen[name] = self.store.last_change()
-            keys = self.store.keys(name)
-            index = VectorIndex(self.embedder.dim, hnsw_threshold=self.hnsw_threshold)
-            for start in range(0, len(keys), 4096):
-                chunk = keys[start:start + 4096]
-                index.add([i for i, _ in chunk], self.embedder.embed([k for _, k in chunk]))
-            self._indexes[name] = index
+        with self._lock:
+            for name in [kind] if kind else KINDS:
+                self._seen[name] = self.store.last_change()  # before reading: later writes get replayed
+                keys = self.store.keys(name)
+                index = VectorIndex(self.embedder.dim, hnsw_threshold=self.hnsw_threshold)
+                for start in range(0, len(keys), 4096):
+                    chunk = keys[start:start + 4096]
+                    index.add([i for i, _ in chunk], self.embedder.embed([k for _, k in chunk]))
+                self._indexes[name] = index
 
     def save(self) -> None:
         """Write the indexes next to the store (they are rebuilt or replayed from it if this never happens)."""
         if self.path is None or self.frozen:
             return
-        for kind, index in self._indexes.items():
-            index.save(self._index_path(kind), {"embedder": self.embedder.name, "seen": self._seen[kind]})
+        with self._lock:
+            for kind, index in self._indexes.items():
+                index.save(self._index_path(kind), {"embedder": self.embedder.name, "seen": self._seen[kind]})
 
     def close(self) -> None:
         self.save()
@@ -160,7 +166,7 @@ class Memory:
         self._writable()
         record_id = self.store.put(record)
         if record.kind in self._indexes:
-            self._catch_up(record.kind)
+            self._index(record.kind)
         return record_id
 
     def add_many(self, records: Iterable[Record]) -> list[int]:
@@ -169,7 +175,7 @@ class Memory:
         records = list(records)
         ids = self.store.put_many(records)
         for kind in {r.kind for r in records} & self._indexes.keys():
-            self._catch_up(kind)
+            self._index(kind)
         return ids
 
     def delete(self, record_id: int) -> bool:

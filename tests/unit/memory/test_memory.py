@@ -161,3 +161,20 @@ def test_trajectories_of_one_task_are_told_apart_by_where_they_started():
 
     found = memory.search(situation_key("find the coin", "You are in the bathroom. You see a sink."), k=1)
     assert found[0][0].opening == "You are in the bathroom with a bathtub and a sink."
+
+
+def test_threads_adding_and_searching_one_memory_keep_it_consistent(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    memory = _memory(tmp_path)
+
+    def work(n):
+        for i in range(25):
+            memory.add(TrajectoryRecord(task=f"worker {n} task {i}", env="alfworld", won=i % 2 == 0))
+            memory.search(f"worker {n} task {i}", k=3, won=True)
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(work, range(4)))
+    index = memory._index("trajectory")
+    assert len(index) == memory.store.count("trajectory") == 100
+    assert index.ids() == memory.store.ids("trajectory")
