@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import sqlite3
 import threading
 import time
 from collections.abc import Iterable
@@ -172,9 +173,8 @@ class Memory:
     def add_many(self, records: Iterable[Record]) -> list[int]:
         """``add`` several records in one store transaction; indexes embed them in batches."""
         self._writable()
-        records = list(records)
         ids = self.store.put_many(records)
-        for kind in {r.kind for r in records} & self._indexes.keys():
+        for kind in self._indexes:
             self._index(kind)
         return ids
 
@@ -265,8 +265,8 @@ class Memory:
         return count
 
     def import_(self, file: str | Path) -> int:
-        """Add the records of an export (ids are re-assigned; reflections and provenance follow their
-        trajectories). Returns how many were added."""
+        """Add the records of an export in one transaction (ids are re-assigned; reflections and provenance
+        follow their trajectories). Returns how many were added."""
         self._writable()
         lines = Path(file).read_text(encoding="utf-8").splitlines()
         try:
@@ -279,14 +279,25 @@ class Memory:
                             "write one with `agentkit memory export FILE`.")
         parsed = [record_class(data.get("kind", "?")).from_json(data) for data in records]  # all or nothing
         new_ids: dict[int, int] = {}
-        for record in parsed:
-            old = record.id
-            record.id = None
-            if isinstance(record, Reflection):
-                record.trajectory_id = new_ids.get(record.trajectory_id, record.trajectory_id)
-            if isinstance(record, (Insight, Concept)):
-                record.sources = [new_ids.get(s, s) for s in record.sources]
-            new_ids[old] = self.add(record)
+
+        def relinked():
+            for record in parsed:
+                old, record.id = record.id, None
+                if isinstance(record, Reflection):
+                    record.trajectory_id = new_ids.get(record.trajectory_id, record.trajectory_id)
+                if isinstance(record, (Insight, Concept)):
+                    record.sources = [new_ids.get(s, s) for s in record.sources]
+                yield record
+                new_ids[old] = record.id  # given by the store before the next record is drawn
+
+        try:
+            self.add_many(relinked())
+        except sqlite3.IntegrityError:
+            orphans = [r.trajectory_id for r in parsed if isinstance(r, Reflection) and r.trajectory_id not in
+                       new_ids.values()]
+            raise UserError(f"{file} has reflections of trajectories it does not contain (trajectory "
+                            f"{orphans[0] if orphans else '?'}); nothing was imported. Export the whole memory "
+                            "again.") from None
         return len(parsed)
 
     def prune(self, *, failures_older_than_days: float | None = None, keep_per_task: int | None = None) -> int:

@@ -164,14 +164,19 @@ class SQLiteStore:
         return self.put_many([record])[0]
 
     def put_many(self, records: Iterable[Record]) -> list[int]:
-        """``put`` several records in one transaction (all or none)."""
-        records = list(records)
-        new = [r for r in records if r.id is None]
+        """``put`` several records in one transaction (all or none). ``records`` is consumed lazily, so a
+        generator may use the ids given to the records before (``import_`` relinks reflections that way)."""
+        added: list[Record] = []
         try:
             with self._write():
-                return [self._put(record) for record in records]
+                ids = []
+                for record in records:
+                    if record.id is None:
+                        added.append(record)
+                    ids.append(self._put(record))
+                return ids
         except BaseException:
-            for record in new:  # rolled back: they were never stored
+            for record in added:  # rolled back: they were never stored
                 record.id = None
             raise
 

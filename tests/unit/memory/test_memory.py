@@ -178,3 +178,16 @@ def test_threads_adding_and_searching_one_memory_keep_it_consistent(tmp_path):
     index = memory._index("trajectory")
     assert len(index) == memory.store.count("trajectory") == 100
     assert index.ids() == memory.store.ids("trajectory")
+
+
+def test_an_import_that_fails_midway_adds_nothing(tmp_path):
+    memory = _memory()
+    _fill(memory)
+    memory.export(tmp_path / "m.jsonl")
+    orphan = {"kind": "reflection", "id": 50, "trajectory_id": 999, "task": "x", "text": "lesson"}
+    with open(tmp_path / "m.jsonl", "a") as f:  # parses, but fails when the store links it
+        f.write(json.dumps(orphan) + "\n")
+    copy = _memory(tmp_path / "copy")
+    with pytest.raises(UserError, match="trajectory 999"):
+        copy.import_(tmp_path / "m.jsonl")
+    assert copy.store.count() == 0
