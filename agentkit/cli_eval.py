@@ -150,9 +150,8 @@ async def _evaluate(args: argparse.Namespace, *, learning: bool) -> int:
     max_steps = args.max_steps or spec.max_steps
     config = _config(args, env_name, split, max_steps, tasks)
     policy = args.workflow if args.policy == "agent" else "expert"
-    kind = "learn" if learning else env_name
-    out = Path(args.out or f"runs/{kind}-{env_name}-{split}-{policy}-{time.strftime('%Y%m%d-%H%M%S')}".replace(
-        f"{env_name}-{env_name}", env_name))
+    prefix = f"learn-{env_name}" if learning else env_name
+    out = Path(args.out or f"runs/{prefix}-{split}-{policy}-{time.strftime('%Y%m%d-%H%M%S')}")
     log = EpisodeLog(out)
     done = log.start(config, resume=args.resume)
     async with _Player(args, config, env_name, out) as play:
@@ -164,9 +163,10 @@ async def _evaluate(args: argparse.Namespace, *, learning: bool) -> int:
                       highlight=False)
         chunks = [tasks[i:i + every] for i in range(0, len(tasks), every)] if learning and every else [tasks]
         for chunk in chunks:
-            await _run_with_progress(console, lambda: make_env(env_name, split, **env_options), chunk, play, log,
-                                     args.concurrency, log.load())
-            if learning:
+            before = log.load()
+            after = await _run_with_progress(console, lambda: make_env(env_name, split, **env_options), chunk, play,
+                                             log, args.concurrency, before)
+            if learning and len(after) > len(before):  # a resumed run does not distil finished chunks again
                 await play.distill(console, env_name)
     wanted = set(tasks)
     records = [r for r in log.load() if r["task_id"] in wanted]
