@@ -145,12 +145,12 @@ def apply_operations(memory: Memory, operations: Sequence[Operation], rules: Seq
 
 async def distill_insights(memory: Memory, model: Generator, *, env: str | None = None, pairs: int = 10,
                            max_rules: int = 12) -> dict[str, int]:
-    """Compare up to ``pairs`` failures with the most similar success of the same task type and apply the
-    model's operations. Returns the counts of what happened."""
+    """Compare up to ``pairs`` failures not compared before (the newest first) with the most similar success
+    of the same task type, and apply the model's operations. Returns the counts of what happened."""
     totals: dict[str, int] = {}
-    failures = [t for t in memory.store.list("trajectory", env=env, won=False)][-pairs:]
-    for failure in failures:
-        successes = [r for r, _ in memory.search(failure.task, kind="trajectory", k=5, env=failure.env, won=True)
+    failures = [t for t in memory.store.list("trajectory", env=env, won=False) if not t.distilled][-pairs:]
+    for failure in reversed(failures):
+        successes = [r for r, _ in memory.search(failure.key, kind="trajectory", k=5, env=failure.env, won=True)
                      if r.task_type == failure.task_type]
         if not successes:
             continue
@@ -161,6 +161,8 @@ async def distill_insights(memory: Memory, model: Generator, *, env: str | None 
                            failure=render_trajectory(failure, max_steps=_MAX_STEPS_SHOWN))
         counts = apply_operations(memory, parse_operations(reply, len(rules)), rules, env=failure.env,
                                   sources=[successes[0].id, failure.id])
+        failure.distilled = True
+        memory.add(failure)
         for key, value in counts.items():
             totals[key] = totals.get(key, 0) + value
     return totals

@@ -67,6 +67,7 @@ class TrajectoryRecord(_Base):
     workflow: str = ""
     source: str = "agent"  # agent | expert (a demonstration)
     seconds: float = 0.0
+    distilled: bool = False  # already compared with a success by ``distill_insights``
 
     @property
     def key(self) -> str:

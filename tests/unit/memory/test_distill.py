@@ -81,6 +81,7 @@ def test_distill_compares_each_failure_with_a_success_of_its_type():
     prompt = model.requests[0].messages[-1]["content"]
     assert "(none yet)" in prompt and "put a mug in the sink" in prompt and "put a cup in the sink" in prompt
     assert memory.store.list("insight")[0].sources == [1, 2]
+    assert asyncio.run(distill_insights(memory, model)) == {} and len(model.requests) == 1  # compared once only
 
 
 def test_concepts_count_where_objects_were_seen_and_the_model_adds_its_own():
