@@ -22,6 +22,7 @@ Example:
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -111,12 +112,14 @@ class Transcript:
         digest_max: folded steps listed at most in the digest (older ones are counted, not shown); fewer
             when even the digest does not fit.
         line_chars: an observation's length in the digest.
+        json_replies: earlier replies are shown as ``{"thought": ..., "action": ...}`` (constrained acting).
     """
 
     budget: int = 3000
     recent_min: int = 3
     digest_max: int = 30
     line_chars: int = 90
+    json_replies: bool = False
 
     def messages(self, head: list[Message], steps: Sequence[dict[str, Any]], folded: int,
                  tail: str = "") -> tuple[list[Message], int]:
@@ -140,7 +143,7 @@ class Transcript:
         if folded:
             chat[-1]["content"] += "\n\n" + self._digest(steps[:folded], shown)
         for i, step in enumerate(steps[folded:], start=folded):
-            reply = f"Thought: {step['thought']}" + (f"\nAction: {step['action']}" if step["action"] else "")
+            reply = self.reply(step["thought"], step["action"])
             observation = f"Observation: {step['observation']}"
             if i == len(steps) - 1 and tail:
                 observation += "\n" + tail
@@ -148,6 +151,12 @@ class Transcript:
         if not steps and tail:
             chat[-1]["content"] += "\n" + tail
         return chat
+
+    def reply(self, thought: str, action: str | None) -> str:
+        """An assistant turn as the model is asked to write it: two lines, or one JSON object."""
+        if self.json_replies:
+            return json.dumps({"thought": thought, "action": action or ""}, ensure_ascii=False)
+        return f"Thought: {thought}" + (f"\nAction: {action}" if action else "")
 
     def _digest(self, steps: Sequence[dict[str, Any]], limit: int) -> str:
         shown = steps[len(steps) - limit:] if limit else []

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import replace
 from typing import Any, TypedDict
 
 from langgraph.graph import END, START, StateGraph
@@ -35,8 +36,9 @@ from langgraph.runtime import Runtime
 from agentkit.context import RunContext
 from agentkit.envs.base import Env
 from agentkit.envs.tools import Tool, ToolEnv, calculator
-from agentkit.errors import ContextOverflowError
+from agentkit.errors import ContextOverflowError, StructuredOutputError
 from agentkit.events import Action, Answer, Observation, Stopped, Thought
+from agentkit.models.base import Completion
 from agentkit.types import Message
 from agentkit.workflows.acting import Transcript, compact_actions, match_action, repeat_hint, stale_action
 from agentkit.workflows.memory_nodes import make_recall, make_record
@@ -94,6 +96,18 @@ def _parsed(text: str, admissible: Sequence[str] | None) -> tuple[str, str | Non
     return thought, action
 
 
+def _reply(completion: Completion, admissible: Sequence[str] | None) -> tuple[str, str | None]:
+    """The thought and action of a reply: the JSON fields when the reply was constrained (falling back to
+    the text when it was cut short), else the two lines."""
+    if completion.schema is not None:
+        try:
+            value = completion.json()
+            return str(value["thought"]).strip(), str(value["action"])
+        except StructuredOutputError:
+            pass
+    return _parsed(completion.text, admissible)
+
+
 def parse_reply(text: str) -> tuple[str, str | None]:
     """A reply's thought and action (``None`` when it has no recognisable action).
 
@@ -116,7 +130,8 @@ def parse_reply(text: str) -> tuple[str, str | None]:
 def build(*, task: str | Task | None = None, tools: Sequence[Tool] = (calculator,), max_steps: int = 10,
           max_parse_failures: int = 3, demos: Mapping[str, str] | None = None, context_tokens: int = 3000,
           reply_tokens: int = 150, resamples: int = 2, resample_temperature: float = 0.8,
-          memory_tokens: int = 600, reflect: bool = True, checkpointer: Any = None) -> CompiledStateGraph:
+          memory_tokens: int = 600, reflect: bool = True, constrained: bool = False,
+          checkpointer: Any = None) -> CompiledStateGraph:
     """Build the ReAct graph: ``reset`` → ``recall`` → (``think`` → ``act``)* → ``finish`` → ``record``.
 
     With an experience memory in the run's context (``ctx.memory``), ``recall`` adds what it holds for the
@@ -140,10 +155,13 @@ def build(*, task: str | Task | None = None, tools: Sequence[Tool] = (calculator
         resample_temperature: their sampling temperature.
         memory_tokens: the budget of the recalled memory in the prompt.
         reflect: write a reflection into the memory after a failed episode.
+        constrained: when the environment lists its valid actions, the reply is a JSON object whose action
+            is grammar-constrained to one of them (a resample leaves the repeated action out), so the model
+            cannot write an invalid action; needs a backend with structured output (llamacpp, vllm).
         checkpointer: a LangGraph checkpointer so an interrupted run resumes.
     """
     task = get_task(task)
-    transcript = Transcript(budget=context_tokens)
+    transcript = Transcript(budget=context_tokens, json_replies=constrained)
 
     def env_of(ctx: RunContext, question: str) -> Env | ToolEnv:
         return ctx.env if ctx.env is not None else ToolEnv(tools, task=question)
@@ -160,6 +178,14 @@ def build(*, task: str | Task | None = None, tools: Sequence[Tool] = (calculator
                 "task_type": obs.info.task_type if obs.info else None, "admissible": obs.admissible,
                 "steps": [], "parse_failures": 0, "folded": 0, "done": False, "won": False, "reward": 0.0}
 
+    def action_schema(admissible: Sequence[str] | None, exclude: Collection[str]) -> dict[str, Any] | None:
+        if not constrained or not admissible:
+            return None
+        actions = sorted(set(admissible) - set(exclude)) or sorted(set(admissible))
+        return {"type": "object", "properties": {"thought": {"type": "string", "maxLength": 240},
+                                                 "action": {"enum": actions}},
+                "required": ["thought", "action"], "additionalProperties": False}
+
     def head(state: ReActState, env: Any) -> list[Message]:
         if isinstance(env, ToolEnv):
             return task_messages(task, "react", actions=env.describe(), goal=state["question"],
@@ -168,14 +194,14 @@ def build(*, task: str | Task | None = None, tools: Sequence[Tool] = (calculator
         demo = f"\nHere is a solved example of a similar task:\n{demo}\n" if demo else ""
         if recalled := state.get("recalled"):
             demo += f"\nFrom your memory of earlier tasks:\n{recalled}\n"
-        return task_messages(task, "act", goal=state["question"], observation=state.get("opening") or "",
-                             demo=demo)
+        return task_messages(task, "act_json" if constrained else "act", goal=state["question"],
+                             observation=state.get("opening") or "", demo=demo)
 
     def messages(state: ReActState, env: Any, budget_scale: float = 1.0,
                  exclude: Collection[str] = ()) -> tuple[list[Message], int]:
         admissible = [a for a in state.get("admissible") or () if a not in exclude]
         tail = f"Valid actions: {compact_actions(admissible)}" if admissible else ""
-        layout = transcript if budget_scale == 1.0 else Transcript(budget=int(transcript.budget * budget_scale))
+        layout = transcript if budget_scale == 1.0 else replace(transcript, budget=int(transcript.budget * budget_scale))
         return layout.messages(head(state, env), state.get("steps", []), state.get("folded", 0), tail)
 
     @guard
@@ -183,10 +209,11 @@ def build(*, task: str | Task | None = None, tools: Sequence[Tool] = (calculator
         ctx, steps = runtime.context, state.get("steps", [])
         env = env_of(ctx, state["question"])
         options: dict[str, Any] = {"stop": ["\nObservation", "Observation:"], "max_tokens": reply_tokens}
+        admissible = state.get("admissible")
         for scale in (1.0, 0.5):
             chat, folded = messages(state, env, scale)
             try:
-                completion = await ctx.generate(chat, **options)
+                completion = await ctx.generate(chat, schema=action_schema(admissible, ()), **options)
                 break
             except ContextOverflowError as e:
                 overflow = str(e)
@@ -194,7 +221,7 @@ def build(*, task: str | Task | None = None, tools: Sequence[Tool] = (calculator
             reason = f"context overflow even after folding old steps: {overflow}"
             runtime.stream_writer(Stopped(reason))
             return {"stop_reason": reason}
-        thought, action = _parsed(completion.text, state.get("admissible"))
+        thought, action = _reply(completion, admissible)
         tried: list[str] = []
         for attempt in range(1, resamples + 1):
             if action is None or not stale_action(steps, state.get("opening") or "", action):
@@ -204,10 +231,11 @@ def build(*, task: str | Task | None = None, tools: Sequence[Tool] = (calculator
             nudge = f"\n(You already did '{action}' in this situation and it did not help. Choose another action.)"
             retry[-1] = {**retry[-1], "content": retry[-1]["content"] + nudge}
             try:
-                completion = await ctx.generate(retry, temperature=resample_temperature, seed=attempt, **options)
+                completion = await ctx.generate(retry, temperature=resample_temperature, seed=attempt,
+                                                schema=action_schema(admissible, tried), **options)
             except ContextOverflowError:
                 break
-            thought, action = _parsed(completion.text, state.get("admissible"))
+            thought, action = _reply(completion, admissible)
         runtime.stream_writer(Thought("think", thought))
         step: Step = {"thought": thought, "action": action, "observation": "", "valid": action is not None}
         return {"steps": [*steps, step], "folded": folded}
@@ -218,8 +246,9 @@ def build(*, task: str | Task | None = None, tools: Sequence[Tool] = (calculator
         update: dict[str, Any] = {"steps": steps}
         admissible = state.get("admissible")
         if step["action"] is None:
-            step["observation"] = ("Your reply had no action. Reply with 'Thought: ...' and then 'Action: ...' "
-                                   "using one of the available actions.")
+            form = ('one JSON object {"thought": ..., "action": ...}' if constrained else
+                    "'Thought: ...' and then 'Action: ...'")
+            step["observation"] = f"Your reply had no action. Reply with {form} using one of the available actions."
             update["parse_failures"] = state.get("parse_failures", 0) + 1
         elif admissible and step["action"] not in admissible:
             step["valid"] = False

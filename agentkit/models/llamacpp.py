@@ -14,6 +14,7 @@ import asyncio
 import json
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from agentkit.models.usage import Usage
 __all__ = ["ContextOverflowError", "LlamaCppModel"]
 
 _DONE = object()
+_GRAMMARS_KEPT = 32  # compiled grammars cached per model, the most recently used
 
 
 class LlamaCppModel(Model):
@@ -61,7 +63,7 @@ class LlamaCppModel(Model):
         self.model_file: Path | None = None
         self._llama = llama
         self._formatter: Any = None
-        self._grammars: dict[str, Any] = {}
+        self._grammars: OrderedDict[str, Any] = OrderedDict()
         # llama.cpp contexts are not thread-safe: every call runs under this lock in a worker thread.
         self._lock = threading.Lock()
 
@@ -127,10 +129,14 @@ class LlamaCppModel(Model):
         if schema is None:
             return None
         key = json.dumps(schema, sort_keys=True)
-        if key not in self._grammars:
+        if key in self._grammars:
+            self._grammars.move_to_end(key)
+        else:
             from llama_cpp import LlamaGrammar
 
             self._grammars[key] = LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
+            if len(self._grammars) > _GRAMMARS_KEPT:  # acting agents make a new schema every step
+                self._grammars.popitem(last=False)
         return self._grammars[key]
 
     def _options(self, request: GenerateRequest, max_tokens: int, stops: list[str], seed: int | None) -> dict[str, Any]:

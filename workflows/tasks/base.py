@@ -44,7 +44,7 @@ class Task:
     prompts: dict[str, str] = {
         "cot": "cot", "judge": "judge", "reflect": "reflect", "aggregate": "aggregate", "refine": "refine",
         "propose": "steps_propose", "step": "steps_next", "value": "steps_value", "vote": "steps_vote",
-        "react": "react", "act": "act",
+        "react": "react", "act": "act", "act_json": "act_json",
     }
     max_depth = 4
 

@@ -110,3 +110,32 @@ def test_a_context_overflow_is_retried_on_half_the_budget_then_stops_the_episode
     final = [c for m, c in events if m == "values"][-1]
     assert final["stop_reason"].startswith("context overflow even after folding old steps")
     assert len(calls) == 2 and any(isinstance(c, Stopped) for m, c in events if m == "custom")
+
+
+def test_constrained_acting_asks_for_json_with_the_valid_actions_and_drops_a_repeat_on_resample():
+    import json
+
+    replies = ['{"thought": "look first", "action": "look"}',
+               '{"thought": "look again", "action": "look"}',  # stale: resampled with look left out
+               '{"thought": "take it", "action": "take coin"}']
+    model = ScriptedModel(replies)
+    env = Coin()
+    state = asyncio.run(react.build(max_steps=3, constrained=True).ainvoke(
+        {"task_id": "t0"}, context=RunContext(model, env=env)))
+    asyncio.run(env.close())
+    assert state["won"] and [s["action"] for s in state["steps"]] == ["look", "take coin"]
+    schemas = [r.schema for r in model.requests]
+    assert schemas[0]["properties"]["action"]["enum"] == ["look", "take coin"]
+    assert schemas[2]["properties"]["action"]["enum"] == ["take coin"] and model.requests[2].temperature == 0.8
+    assert '"action": "<one of the valid actions' in model.requests[0].messages[0]["content"]
+    assert json.loads(model.requests[1].messages[-2]["content"]) == {"thought": "look first", "action": "look"}
+
+
+def test_a_constrained_reply_cut_short_falls_back_to_the_text_and_is_a_format_reminder():
+    model = ScriptedModel(['{"thought": "I will', '{"thought": "ok", "action": "take coin"}'])
+    env = Coin()
+    state = asyncio.run(react.build(max_steps=3, constrained=True, resamples=0).ainvoke(
+        {"task_id": "t0"}, context=RunContext(model, env=env)))
+    asyncio.run(env.close())
+    assert state["steps"][0]["action"] is None and "no action" in state["steps"][0]["observation"]
+    assert state["won"]
