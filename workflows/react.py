@@ -182,7 +182,7 @@ def build(*, task: str | Task | None = None, tools: Sequence[Tool] = (calculator
         if not constrained or not admissible:
             return None
         actions = sorted(set(admissible) - set(exclude)) or sorted(set(admissible))
-        return {"type": "object", "properties": {"thought": {"type": "string", "maxLength": 240},
+        return {"type": "object", "properties": {"thought": {"type": "string"},
                                                  "action": {"enum": actions}},
                 "required": ["thought", "action"], "additionalProperties": False}
 
