@@ -75,7 +75,8 @@ def make_recall(*, question: str = "question", opening: str = "opening", into: s
 
 
 def make_record(*, question: str = "question", opening: str = "opening", workflow: str = "", reflect: bool = True,
-                episode: Callable[[dict[str, Any]], dict[str, Any]] | None = None, lessons: str | None = None):
+                episode: Callable[[dict[str, Any]], dict[str, Any]] | None = None, lessons: str | None = None,
+                needs_env: bool = False):
     """A node storing the episode in ``state`` (``steps``, ``won``, ``reward``, ``task_id``, ``task_type``) as
     a trajectory, with a reflection when it failed. Sets ``memory_ids`` to the ids written.
 
@@ -87,11 +88,12 @@ def make_record(*, question: str = "question", opening: str = "opening", workflo
         episode: maps the state to those fields, for workflows whose state has other names.
         lessons: a state field with the run's own reflections; the last one is stored instead of asking the
             model for a new one.
+        needs_env: record only runs in an environment (ReAct with tools has no outcome to learn from).
     """
 
     async def record(state: dict[str, Any], runtime: Runtime[RunContext]) -> dict[str, Any]:
         ctx = runtime.context
-        if ctx.memory is None or ctx.memory.frozen:
+        if ctx.memory is None or ctx.memory.frozen or (needs_env and ctx.env is None):
             return {}
         state = {**state, **episode(state)} if episode else state
         trajectory = TrajectoryRecord(

@@ -300,7 +300,7 @@ def build(*, task: str | Task | None = None, tools: Sequence[Tool] = (calculator
     graph.add_node("think", think)
     graph.add_node("act", act)
     graph.add_node("finish", finish)
-    graph.add_node("record", make_record(workflow="react", reflect=reflect))
+    graph.add_node("record", make_record(workflow="react", reflect=reflect, needs_env=True))
     graph.add_edge(START, "reset")
     graph.add_edge("reset", "recall")
     graph.add_edge("recall", "think")

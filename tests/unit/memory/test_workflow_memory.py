@@ -86,3 +86,10 @@ def test_tree_of_thoughts_stores_its_solution_path_and_later_searches_get_it_as_
     model = game24_model(SOLVABLE, VALUES)
     asyncio.run(graph.ainvoke({"question": "4 9 10 13"}, context=RunContext(model, memory=memory)))
     assert "> 13 - 9 = 4:" in model.requests[0].messages[-1]["content"]
+
+
+def test_react_with_tools_records_nothing_there_is_no_outcome_to_learn_from():
+    memory = Memory(None, embedder=HashEmbedder())
+    model = ScriptedModel(["Thought: done.\nAction: finish[391]"])
+    state = asyncio.run(react.build().ainvoke({"question": "17 * 23?"}, context=RunContext(model, memory=memory)))
+    assert state["answer"] == "391" and memory.store.count() == 0 and len(model.requests) == 1
