@@ -48,3 +48,21 @@ def test_memory_commands_refuse_bad_input_with_what_to_do(tmp_path, capsys):
     assert "--frozen needs --memory" in capsys.readouterr().err
     assert main(["learn", "--env", "webshop", "--frozen", "--memory", str(tmp_path)]) == 2
     assert "drop --frozen" in capsys.readouterr().err
+
+
+def test_memory_distill_applies_the_models_operations(tmp_path, capsys):
+    from agentkit.memory.embed import HashEmbedder
+    from agentkit.memory.experience import Memory
+    from agentkit.memory.records import TrajectoryRecord
+
+    mem = tmp_path / "mem"
+    with Memory(mem, embedder=HashEmbedder()) as memory:
+        memory.add(TrajectoryRecord(task="find the coin", env="textworld_express", task_type="coin", won=True,
+                                    steps=[{"action": "take coin", "observation": "You take the coin."}]))
+        memory.add(TrajectoryRecord(task="find the coin", env="textworld_express", task_type="coin", won=False,
+                                    steps=[{"action": "look around", "observation": "You also see a coin."}]))
+    reply = "scripted:ADD: When you see the coin, take it at once.\nCONCEPT coin: it lies on the floor of a room."
+    assert main(["memory", "distill", "-m", reply, "--memory", str(mem), "--embedder", "hash"]) == 0
+    assert "insights: 1 added; concepts written: 1" in capsys.readouterr().out
+    assert main(["memory", "search", "coin", "--kind", "insight", "--memory", str(mem), "--embedder", "hash"]) == 0
+    assert "[2] When you see the coin, take it at once." in capsys.readouterr().out
