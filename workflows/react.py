@@ -192,10 +192,11 @@ def build(*, task: str | Task | None = None, tools: Sequence[Tool] = (calculator
                                  observation=state.get("opening") or "")
         demo = (demos or {}).get(state.get("task_type") or "", "")
         demo = f"\nHere is a solved example of a similar task:\n{demo}\n" if demo else ""
-        if recalled := state.get("recalled"):
-            demo += f"\nFrom your memory of earlier tasks:\n{recalled}\n"
-        return task_messages(task, "act_json" if constrained else "act", goal=state["question"],
+        chat = task_messages(task, "act_json" if constrained else "act", goal=state["question"],
                              observation=state.get("opening") or "", demo=demo)
+        if recalled := state.get("recalled"):  # in the first user turn: the system prompt stays in the KV cache
+            chat[-1] = {**chat[-1], "content": f"From your memory of earlier tasks:\n{recalled}\n\n{chat[-1]['content']}"}
+        return chat
 
     def messages(state: ReActState, env: Any, budget_scale: float = 1.0,
                  exclude: Collection[str] = ()) -> tuple[list[Message], int]:
