@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -48,6 +49,15 @@ def _summary(out: Path) -> dict[str, float]:
             "steps": sum(r["steps"] for r in records) / n,
             "tokens": sum((r.get("tokens") or {}).get("total", 0) for r in records) / n,
             "seconds": sum(r["seconds"] for r in records) / n}
+
+
+def wilson(won: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The 95 % Wilson interval of a success rate: with 20 episodes, 3 wins is anywhere from 5 % to 36 %."""
+    if n == 0:
+        return 0.0, 1.0
+    p, z2 = won / n, z * z
+    centre, half = (p + z2 / (2 * n)) / (1 + z2 / n), z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def main() -> None:
@@ -77,11 +87,12 @@ def main() -> None:
     _run("eval", out / "own", test, ["--memory", str(out / "mem-own"), "--frozen"])
 
     print(f"\n{args.env} {' '.join(options)} · model {args.model} · max {args.max_steps} steps")
-    print(f"{'arm':<8} {'won':>9} {'rate':>6} {'steps':>6} {'tokens/ep':>10} {'s/ep':>6}")
+    print(f"{'arm':<8} {'won':>9} {'rate':>6} {'95% interval':>14} {'steps':>6} {'tokens/ep':>10} {'s/ep':>6}")
     for arm in ("plain", "demos", "own"):
         s = _summary(out / arm)
-        print(f"{arm:<8} {s['won']:>4}/{s['episodes']:<4} {s['won'] / s['episodes']:>6.0%} {s['steps']:>6.1f} "
-              f"{s['tokens']:>10,.0f} {s['seconds']:>6.0f}")
+        low, high = wilson(s["won"], s["episodes"])
+        print(f"{arm:<8} {s['won']:>4}/{s['episodes']:<4} {s['won'] / s['episodes']:>6.0%} {low:>6.0%} - {high:<5.0%} "
+              f"{s['steps']:>6.1f} {s['tokens']:>10,.0f} {s['seconds']:>6.0f}")
     learned = _summary(out / "learn-own")
     print(f"(learning on the training split, own arm: won {learned['won']}/{learned['episodes']})")
 
