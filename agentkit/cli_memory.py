@@ -91,6 +91,10 @@ def _stats(console: Any, memory: Any) -> None:
     by_env = ", ".join(f"{env} {n}" for env, n in stats["by_env"].items()) or "-"
     console.print(f"trajectories: {stats['successes']} successes, {stats['failures']} failures ({by_env}); "
                   f"embedder {stats['embedder']}", highlight=False)
+    strongest = sorted(memory.store.list("insight"), key=lambda r: -r.strength)[:5]
+    if strongest:
+        console.print("strongest insights:\n" + "\n".join(f"  [{r.strength}] {r.text}" for r in strongest),
+                      highlight=False)
 
 
 def _search(console: Any, memory: Any, args: argparse.Namespace) -> None:

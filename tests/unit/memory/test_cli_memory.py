@@ -66,3 +66,5 @@ def test_memory_distill_applies_the_models_operations(tmp_path, capsys):
     assert "insights: 1 added; concepts written: 1" in capsys.readouterr().out
     assert main(["memory", "search", "coin", "--kind", "insight", "--memory", str(mem), "--embedder", "hash"]) == 0
     assert "[2] When you see the coin, take it at once." in capsys.readouterr().out
+    assert main(["memory", "stats", "--memory", str(mem), "--embedder", "hash"]) == 0
+    assert "strongest insights:\n  [2] When you see the coin" in capsys.readouterr().out
