@@ -16,7 +16,7 @@ Example:
     <BLANKLINE>
     Solved similar task:
     Task: find a mug
-    > go to countertop 1: You see a mug 1.
+    > go to countertop 1 -> You see a mug 1.
 """
 
 from __future__ import annotations
@@ -31,14 +31,21 @@ __all__ = ["PromptContext", "render_trajectory"]
 _OBSERVATION_CHARS = 160
 
 
+def _short(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= _OBSERVATION_CHARS else text[: _OBSERVATION_CHARS - 3] + "..."
+
+
 def render_trajectory(trajectory: TrajectoryRecord, *, max_steps: int | None = None) -> str:
-    """A trajectory as prompt lines: the task, then ``> action: observation`` per step (shortened)."""
+    """A trajectory as prompt lines: the task, what the agent saw first, then ``> action -> observation`` per
+    step (observations shortened). The first observation matters: without it each line would pair an action
+    with the observation it caused, which reads as if the action answered that observation."""
     lines = [f"Task: {trajectory.task}"]
+    if trajectory.opening:
+        lines.append(f"Start: {_short(trajectory.opening)}")
     steps = [s for s in trajectory.steps if s.get("action")]
     for step in steps[:max_steps]:
-        seen = " ".join(str(step.get("observation", "")).split())
-        seen = seen if len(seen) <= _OBSERVATION_CHARS else seen[: _OBSERVATION_CHARS - 3] + "..."
-        lines.append(f"> {step['action']}: {seen}")
+        lines.append(f"> {step['action']} -> {_short(str(step.get('observation', '')))}")
     if max_steps is not None and len(steps) > max_steps:
         lines.append(f"... ({len(steps) - max_steps} more steps)")
     return "\n".join(lines)

@@ -36,7 +36,7 @@ def test_a_failed_episode_leaves_a_lesson_that_the_next_episode_reads(tmp_path):
     assert "take the coin instead of looking." in first[1]["content"]
     assert state["won"] and len(state["memory_ids"]) == 1  # a success: no reflection
     state, model = _episode(memory, ["Thought: take.\nAction: take coin"], task_id="t4")
-    assert "Solved similar task:\nTask: take the coin\n> take coin: You take the coin." in \
+    assert "Solved similar task:\nTask: take the coin\nStart: A coin lies here.\n> take coin -> You take the coin." in \
         model.requests[0].messages[1]["content"]
 
 
@@ -87,7 +87,7 @@ def test_tree_of_thoughts_stores_its_solution_path_and_later_searches_get_it_as_
     assert [s["action"] for s in trajectory.steps] == ["13 - 9 = 4", "10 - 4 = 6", "4 * 6 = 24"]
     model = game24_model(SOLVABLE, VALUES)
     asyncio.run(graph.ainvoke({"question": "4 9 10 13"}, context=RunContext(model, memory=memory)))
-    assert "> 13 - 9 = 4:" in model.requests[0].messages[-1]["content"]
+    assert "> 13 - 9 = 4 ->" in model.requests[0].messages[-1]["content"]
 
 
 def test_react_with_tools_records_nothing_there_is_no_outcome_to_learn_from():
