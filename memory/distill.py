@@ -56,8 +56,9 @@ class Operation:
     text: str
 
 
-def parse_operations(text: str, rules: int) -> list[Operation]:
-    """The well-formed operations in a reply (numbers must name one of the ``rules`` shown)."""
+def parse_operations(text: str, rules: int, *, limit: int = 3) -> list[Operation]:
+    """The first ``limit`` well-formed operations in a reply (numbers must name one of the ``rules`` shown).
+    Small models tend to echo one operation of every kind; the limit keeps that from churning the rules."""
     out = []
     for line in text.splitlines():
         match = _OPERATION.match(line.strip())
@@ -69,7 +70,7 @@ def parse_operations(text: str, rules: int) -> list[Operation]:
                 out.append(Operation(op, None, rest))
         elif number is not None and 1 <= int(number) <= rules and (op != "EDIT" or rest):
             out.append(Operation(op, int(number), rest if op == "EDIT" else ""))
-    return out
+    return out[:limit]
 
 
 def parse_concepts(text: str) -> list[tuple[str, str]]:
@@ -209,10 +210,17 @@ async def distill_concepts(memory: Memory, model: Generator, *, env: str, episod
     shown = "\n\n".join(render_trajectory(t, max_steps=_MAX_STEPS_SHOWN) for t in successes)
     existing = {c.name.lower(): c for c in memory.store.list("concept", env=env)}
     out = []
-    for name, text in parse_concepts(await _ask(model, "concepts", 200, episodes=shown)):
-        concept = existing.get(name.lower()) or Concept(name=name, text=text, env=env, support=0)
-        concept.text, concept.support = text, concept.support + 1
-        concept.sources = sorted({*concept.sources, *(t.id for t in successes)})
+    for name, text in parse_concepts(await _ask(model, "concepts", 200, episodes=shown))[:3]:
+        concept = existing.get(name.lower())
+        if concept is None:  # a fact already known under another name is the same concept
+            near = [c for c, score in memory.search(f"{name}: {text}", kind="concept", k=1, env=env)
+                    if score >= MERGE_SIMILARITY]
+            concept = near[0] if near else Concept(name=name, text=text, env=env, support=0)
+        else:
+            concept.text = text
+        concept.support += 1
+        concept.sources = sorted({*concept.sources, *(t.id for t in successes)})[-20:]
         memory.add(concept)
+        existing[concept.name.lower()] = concept
         out.append(concept)
     return out

@@ -32,7 +32,7 @@ def _rules(memory, *texts):
 def test_parse_keeps_well_formed_operations_and_skips_the_rest():
     reply = "Here you go:\n1. ADD: Look in drawers.\nEDIT 1: Check shelves first.\nUPVOTE #2\nDOWNVOTE rule 1\n" \
             "REMOVE 7\nEDIT 2:\nADD 3: numbered add\nnonsense"
-    assert [tuple(o) for o in map(astuple, parse_operations(reply, 2))] == [
+    assert [tuple(o) for o in map(astuple, parse_operations(reply, 2, limit=9))] == [
         ("ADD", None, "Look in drawers."), ("EDIT", 1, "Check shelves first."), ("UPVOTE", 2, ""), ("DOWNVOTE", 1, "")]
     assert parse_concepts("CONCEPT mug: found in cabinets\nfoo\n- concept sink: cleans things") == \
         [("mug", "found in cabinets"), ("sink", "cleans things")]
@@ -43,7 +43,7 @@ def test_add_edit_upvote_downvote_remove_and_merge():
     rules = _rules(memory, "Open closed receptacles before searching them.", "Use the sink to clean things.",
                    "Always look around first.")
     ops = parse_operations("ADD: Heat food in the microwave.\nEDIT 2: Clean objects in the sink basin.\nUPVOTE 1\n"
-                           "DOWNVOTE 3\nADD: Open closed receptacles before searching them!", 3)
+                           "DOWNVOTE 3\nADD: Open closed receptacles before searching them!", 3, limit=9)
     counts = apply_operations(memory, ops, rules, env="alfworld", sources=[11, 12])
     assert counts == {"added": 1, "merged": 1, "edited": 1, "upvoted": 1, "downvoted": 1, "removed": 0}
     by_text = {r.text: r for r in memory.store.list("insight")}
@@ -97,3 +97,16 @@ def test_concepts_count_where_objects_were_seen_and_the_model_adds_its_own():
     model = ScriptedModel(["CONCEPT sink: cleans objects placed in it.\nnot a concept"])
     made = asyncio.run(distill_concepts(memory, model, env="alfworld"))
     assert [c.name for c in made] == ["sink"] and memory.store.count("concept") == 2
+
+
+def test_an_echo_of_every_operation_is_cut_to_three_and_a_repeated_concept_is_merged():
+    echo = "ADD: Follow the instructions.\nEDIT 1: x\nUPVOTE 1\nDOWNVOTE 1\nREMOVE 1"
+    assert [o.op for o in parse_operations(echo, 1)] == ["ADD", "EDIT", "UPVOTE"]
+    memory = _memory()
+    _trajectory(memory, "a", True)
+    model = ScriptedModel(default="CONCEPT fruit bowl: fruit is kept in the fruit bowl.")
+    asyncio.run(distill_concepts(memory, model, env="alfworld"))
+    model = ScriptedModel(default="CONCEPT the fruit bowl: fruit is kept in the fruit bowl.")
+    asyncio.run(distill_concepts(memory, model, env="alfworld"))
+    concepts = memory.store.list("concept")
+    assert len(concepts) == 1 and concepts[0].support == 2 and concepts[0].name == "fruit bowl"
