@@ -50,42 +50,30 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
     fmt = argparse.RawDescriptionHelpFormatter
 
-    run = sub.add_parser("run", help="answer a question (or a task's problems) through a workflow",
-                         epilog=cli_run.EXAMPLES, formatter_class=fmt,
-                         description="Answer a question, or a task's problems, through a reasoning workflow.")
-    _add_model_flag(run)
-    cli_run.add_run_arguments(run)
-    run.set_defaults(handler=cli_run.run_command)
-
-    evaluate = sub.add_parser("eval", help="run an agent (or the expert) on an environment's episodes",
-                              epilog=cli_eval.EVAL_EXAMPLES, formatter_class=fmt,
-                              description="Run episodes K at a time; one JSONL line per finished episode; "
-                                          "--resume continues a killed run; ends with a table and a plot.")
-    _add_model_flag(evaluate)
-    cli_eval.add_eval_arguments(evaluate)
-    evaluate.set_defaults(handler=cli_eval.eval_command)
-
-    learn = sub.add_parser("learn", help="gather experience into a memory (the agent, or the expert's demonstrations)",
-                           epilog=cli_eval.LEARN_EXAMPLES, formatter_class=fmt,
-                           description="Play episodes (on the training split by default) and record every one in "
-                                       "the experience memory, with reflections on failures; then distil insights "
-                                       "and concepts. Resumable like eval.")
-    _add_model_flag(learn)
-    cli_eval.add_learn_arguments(learn)
-    learn.set_defaults(handler=cli_eval.learn_command)
-
-    memory = sub.add_parser("memory", help="inspect, search, export/import and prune an experience memory",
-                            epilog=cli_memory.MEMORY_EXAMPLES, formatter_class=fmt,
-                            description="Look into and tidy an experience memory.")
-    _add_model_flag(memory)
-    cli_memory.add_memory_arguments(memory)
-    memory.set_defaults(handler=cli_memory.memory_command)
-
-    report = sub.add_parser("report", help="tables and plots from eval runs, one or several compared",
-                            epilog=cli_eval.REPORT_EXAMPLES, formatter_class=fmt,
-                            description="Re-render eval runs from their episodes.jsonl; compare several.")
-    cli_eval.add_report_arguments(report)
-    report.set_defaults(handler=cli_eval.report_command)
+    commands = [  # name, help, examples, description, arguments, handler, takes --model
+        ("run", "answer a question (or a task's problems) through a workflow", cli_run.EXAMPLES,
+         "Answer a question, or a task's problems, through a reasoning workflow.", cli_run.add_run_arguments,
+         cli_run.run_command, True),
+        ("eval", "run an agent (or the expert) on an environment's episodes", cli_eval.EVAL_EXAMPLES,
+         "Run episodes K at a time; one JSONL line per finished episode; --resume continues a killed run; ends "
+         "with a table and a plot.", cli_eval.add_eval_arguments, cli_eval.eval_command, True),
+        ("learn", "gather experience into a memory (the agent, or the expert's demonstrations)",
+         cli_eval.LEARN_EXAMPLES, "Play episodes (on the training split by default) and record every one in the "
+         "experience memory, with reflections on failures; then distil insights and concepts. Resumable like eval.",
+         cli_eval.add_learn_arguments, cli_eval.learn_command, True),
+        ("memory", "inspect, search, export/import and prune an experience memory", cli_memory.MEMORY_EXAMPLES,
+         "Look into and tidy an experience memory.", cli_memory.add_memory_arguments, cli_memory.memory_command,
+         True),
+        ("report", "tables and plots from eval runs, one or several compared", cli_eval.REPORT_EXAMPLES,
+         "Re-render eval runs from their episodes.jsonl; compare several.", cli_eval.add_report_arguments,
+         cli_eval.report_command, False),
+    ]
+    for name, summary, examples, description, add_arguments, handler, takes_model in commands:
+        command = sub.add_parser(name, help=summary, epilog=examples, formatter_class=fmt, description=description)
+        if takes_model:
+            _add_model_flag(command)
+        add_arguments(command)
+        command.set_defaults(handler=handler)
 
     models = sub.add_parser("models", help="list known models, or resolve and check one", epilog=_MODELS_EXAMPLES,
                             formatter_class=fmt, description="List known models, or resolve, load and time one.")
