@@ -99,7 +99,7 @@ class EpisodeLog:
             if not resume and done:
                 raise UserError(f"{self.dir} already holds {len(done)} finished episodes. Pass --resume to continue "
                                 "that run, or choose another --out.")
-            changed = {k for k in config.keys() | old.keys() if k not in _RESUMABLE and old.get(k) != config.get(k)}
+            changed = {k for k in config.keys() | old.keys() if k not in _RESUMABLE and _changed(k, old, config)}
             if resume and changed:
                 raise UserError(f"Cannot resume {self.dir} with different settings ({', '.join(sorted(changed))}); "
                                 "rerun with the original ones or choose another --out.")
@@ -110,6 +110,12 @@ class EpisodeLog:
 
 
 _RESUMABLE = {"concurrency", "resume", "out"}  # settings a resumed run may change
+
+
+def _changed(key: str, old: dict[str, Any], new: dict[str, Any]) -> bool:
+    if key not in old:  # a setting newer than the run: the run had it off
+        return new.get(key) not in (None, False)
+    return old[key] != new.get(key)
 
 
 def select_tasks(env: ThreadedEnv, *, limit: int | None = None, per_type: int | None = None,

@@ -102,6 +102,11 @@ def test_start_refuses_to_mix_runs(tmp_path):
     with pytest.raises(UserError, match=r"different settings \(env\)"):
         log.start({"env": "other", "concurrency": 1}, resume=True)
     assert len(log.start({"env": "coin", "concurrency": 4}, resume=True)) == 1  # concurrency may change
+    # a setting added to agentkit after the run began: off is the same run, on is not
+    assert len(log.start({"env": "coin", "concurrency": 4, "frozen": False, "memory": None}, resume=True)) == 1
+    log.config_path.write_text('{"env": "coin", "concurrency": 4}')
+    with pytest.raises(UserError, match=r"different settings \(memory\)"):
+        log.start({"env": "coin", "concurrency": 4, "memory": "mem"}, resume=True)
     with pytest.raises(UserError, match="Nothing to resume"):
         EpisodeLog(tmp_path / "new").start({}, resume=True)
 
