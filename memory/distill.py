@@ -38,6 +38,7 @@ __all__ = ["MERGE_SIMILARITY", "Operation", "apply_operations", "distill_concept
 MERGE_SIMILARITY = 0.9
 _OPERATION = re.compile(r"^\W*(?:\d+[.)]\s*)?(ADD|EDIT|UPVOTE|DOWNVOTE|REMOVE)\s*(?:rule\s*)?#?(\d+)?\s*:?\s*(.*)$", re.IGNORECASE)
 _CONCEPT = re.compile(r"^\W*(?:\d+[.)]\s*)?CONCEPT\s+(.+?)\s*:\s*(.+)$", re.IGNORECASE)
+_PLACEHOLDER = re.compile(r"<[^<>]*>")  # the prompt's "<the fact, one sentence>", copied instead of filled in
 _MAX_STEPS_SHOWN = 30
 
 
@@ -65,6 +66,8 @@ def parse_operations(text: str, rules: int, *, limit: int = 3) -> list[Operation
         if not match:
             continue
         op, number, rest = match.group(1).upper(), match.group(2), match.group(3).strip()
+        if _PLACEHOLDER.search(rest):
+            continue
         if op == "ADD":
             if rest and number is None:
                 out.append(Operation(op, None, rest))
@@ -74,9 +77,9 @@ def parse_operations(text: str, rules: int, *, limit: int = 3) -> list[Operation
 
 
 def parse_concepts(text: str) -> list[tuple[str, str]]:
-    """``(name, fact)`` of each ``CONCEPT name: fact`` line."""
+    """``(name, fact)`` of each ``CONCEPT name: fact`` line (not the format's own placeholders)."""
     return [(m.group(1).strip(), m.group(2).strip()) for line in text.splitlines()
-            if (m := _CONCEPT.match(line.strip()))]
+            if (m := _CONCEPT.match(line.strip())) and not _PLACEHOLDER.search(line)]
 
 
 async def _ask(model: Generator, prompt: str, max_tokens: int, **values: str) -> str:
@@ -126,6 +129,18 @@ def apply_operations(memory: Memory, operations: Sequence[Operation], rules: Seq
             rule.history.append({"op": "edit", "old": rule.text, "at": now})
             rule.text, rule.strength = operation.text, rule.strength + 1
             done["edited"] += 1
+            twin = [r for r, s in memory.search(rule.text, kind="insight", k=2)
+                    if s >= MERGE_SIMILARITY and r.id != rule.id and r.id not in gone]
+            if twin:  # reworded into another rule: one rule, with both strengths and histories
+                other = twin[0]
+                other.strength += rule.strength
+                other.sources = sorted({*other.sources, *rule.sources, *sources})
+                other.history += [*rule.history, {"op": "merge", "text": rule.text, "at": now}]
+                memory.add(other)
+                memory.delete(rule.id)
+                gone.add(rule.id)
+                done["merged"] += 1
+                continue
         elif operation.op == "UPVOTE":
             rule.strength += 1
             rule.history.append({"op": "upvote", "at": now})

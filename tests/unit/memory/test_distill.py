@@ -110,3 +110,19 @@ def test_an_echo_of_every_operation_is_cut_to_three_and_a_repeated_concept_is_me
     asyncio.run(distill_concepts(memory, model, env="alfworld"))
     concepts = memory.store.list("concept")
     assert len(concepts) == 1 and concepts[0].support == 2 and concepts[0].name == "fruit bowl"
+
+
+def test_copied_placeholders_are_ignored_and_an_edit_into_a_twin_merges_the_two():
+    assert parse_concepts("CONCEPT <the thing the fact is about>: <the fact, one sentence>\nCONCEPT sink: cleans") \
+        == [("sink", "cleans")]
+    assert [o.op for o in parse_operations("ADD: <a new rule>\nEDIT 1: <better wording>\nUPVOTE 1", 1)] == ["UPVOTE"]
+    memory = _memory()
+    rules = _rules(memory, "Do what Simon says, nothing else.", "Answer quickly.")
+    rules[0].strength = 3
+    memory.add(rules[0])
+    counts = apply_operations(memory, parse_operations("EDIT 2: Do what Simon says, nothing else.", 2), rules,
+                              sources=[7])
+    left = memory.store.list("insight")
+    assert counts["merged"] == 1 and len(left) == 1
+    assert left[0].strength == 3 + 3 and left[0].sources == [7]  # its own 3; the edited one: 2 to start, +1 for the edit
+    assert [h["op"] for h in left[0].history] == ["edit", "merge"] and left[0].history[0]["old"] == "Answer quickly."
