@@ -35,6 +35,7 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
@@ -119,9 +120,14 @@ class ThreadedEnv:
 
     name = "env"
     split = ""
+    #: A step whose previous one took less than this runs directly on the event loop: handing it to the worker
+    #: thread costs about 0.25 ms, more than a whole TextWorldExpress step, and blocking the loop this briefly
+    #: delays nothing. Slower engines (ALFWorld, ~0.3 s a step) always run on the worker.
+    inline_step_seconds = 0.001
 
     def __init__(self) -> None:
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"agentkit-{self.name}")
+        self._step_seconds = float("inf")  # the last step's engine time; unknown at first
         self._done = False
         self._gold: list[str] = []
         self._moves = 0
@@ -138,8 +144,10 @@ class ThreadedEnv:
     def info(self, task_id: str) -> TaskInfo:
         return TaskInfo(self.name, self.split, task_id, self.task_type(task_id))
 
-    async def _call(self, fn: Any, *args: Any) -> Any:
+    async def _call(self, fn: Any, *args: Any, inline: bool = False) -> Any:
         try:
+            if inline:
+                return fn(*args)
             return await asyncio.get_running_loop().run_in_executor(self._worker, fn, *args)
         except (AgentkitError, asyncio.CancelledError):
             raise
@@ -155,9 +163,17 @@ class ThreadedEnv:
     async def step(self, action: str) -> StepResult:
         if self._done:
             return StepResult("The episode is over.", done=True)
-        result = await self._call(self._step, action.strip())
+        result = await self._call(self._timed_step, action.strip(),
+                                  inline=self._step_seconds < self.inline_step_seconds)
         self._done, self._moves = result.done, self._moves + 1
         return result
+
+    def _timed_step(self, action: str) -> StepResult:
+        started = time.perf_counter()
+        try:
+            return self._step(action)
+        finally:
+            self._step_seconds = time.perf_counter() - started
 
     async def expert_action(self) -> str | None:
         """The reference policy's next action (``None`` when it has none)."""

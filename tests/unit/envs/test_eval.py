@@ -4,12 +4,14 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
 from agentkit.envs.eval import EpisodeLog, evaluate, select_tasks
+from agentkit.envs.base import EnvCrashed
 from agentkit.errors import ModelServerError, UserError
 from tests.unit.envs.fakes import Coin
 
@@ -173,3 +175,27 @@ def test_report_tables_summarise_per_task_type_and_keep_long_type_names_whole():
     assert all("pick_clean_then_place_in_recep " in text for text in shown)
     shown = shown[1]
     assert "33% (1/3)" in shown and "100% (1/1)" in shown and "-" in shown.split("look")[-1]
+
+
+def test_a_step_faster_than_a_thread_hop_runs_on_the_loop_and_a_slow_one_on_the_worker():
+    class Where(Coin):
+        def _step(self, action):
+            threads.append(threading.current_thread().name)
+            return super()._step(action)
+
+    async def play(env):
+        await env.reset("t0")
+        for _ in range(3):
+            await env.step("look")
+        await env.close()
+
+    threads: list[str] = []
+    asyncio.run(play(Where()))
+    assert threads[0].startswith("agentkit-coin") and threads[1:] == ["MainThread", "MainThread"]
+    threads.clear()
+    asyncio.run(play(Where(delay=0.002)))  # over the 1 ms threshold: always the worker
+    assert all(t.startswith("agentkit-coin") for t in threads) and len(threads) == 3
+    env = Coin()  # a crash on the loop's thread is still the episode's EnvCrashed
+    env._step_seconds, env.task_id = 0.0, "crash1"
+    with pytest.raises(EnvCrashed, match="segfault"):
+        asyncio.run(env.step("look"))
