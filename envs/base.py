@@ -120,14 +120,14 @@ class ThreadedEnv:
 
     name = "env"
     split = ""
-    #: A step whose previous one took less than this runs directly on the event loop: handing it to the worker
-    #: thread costs about 0.25 ms, more than a whole TextWorldExpress step, and blocking the loop this briefly
-    #: delays nothing. Slower engines (ALFWorld, ~0.3 s a step) always run on the worker.
-    inline_step_seconds = 0.001
+    #: A step (or reset) whose previous one took less than this runs directly on the event loop: handing it to
+    #: the worker thread costs about 0.25 ms, more than a whole TextWorldExpress step, and blocking the loop this
+    #: briefly delays nothing. Slower engines (ALFWorld, ~0.3 s a step) always run on the worker.
+    inline_seconds = 0.001
 
     def __init__(self) -> None:
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"agentkit-{self.name}")
-        self._step_seconds = float("inf")  # the last step's engine time; unknown at first
+        self._seconds = {"reset": float("inf"), "step": float("inf")}  # the engine's last time; unknown at first
         self._done = False
         self._gold: list[str] = []
         self._moves = 0
@@ -157,23 +157,24 @@ class ThreadedEnv:
     async def reset(self, task: str | None = None) -> Obs:
         task_id = task if task is not None else self.task_ids()[0]
         self.task_id, self._done, self._moves = task_id, False, 0
-        obs = await self._call(self._reset, task_id)
+        obs = await self._call(self._timed, "reset", self._reset, task_id,
+                               inline=self._seconds["reset"] < self.inline_seconds)
         return Obs(obs.text, obs.task, obs.admissible, self.info(task_id))
 
     async def step(self, action: str) -> StepResult:
         if self._done:
             return StepResult("The episode is over.", done=True)
-        result = await self._call(self._timed_step, action.strip(),
-                                  inline=self._step_seconds < self.inline_step_seconds)
+        result = await self._call(self._timed, "step", self._step, action.strip(),
+                                  inline=self._seconds["step"] < self.inline_seconds)
         self._done, self._moves = result.done, self._moves + 1
         return result
 
-    def _timed_step(self, action: str) -> StepResult:
+    def _timed(self, kind: str, fn: Any, *args: Any) -> Any:
         started = time.perf_counter()
         try:
-            return self._step(action)
+            return fn(*args)
         finally:
-            self._step_seconds = time.perf_counter() - started
+            self._seconds[kind] = time.perf_counter() - started
 
     async def expert_action(self) -> str | None:
         """The reference policy's next action (``None`` when it has none)."""

@@ -177,7 +177,7 @@ def test_report_tables_summarise_per_task_type_and_keep_long_type_names_whole():
     assert "33% (1/3)" in shown and "100% (1/1)" in shown and "-" in shown.split("look")[-1]
 
 
-def test_a_step_faster_than_a_thread_hop_runs_on_the_loop_and_a_slow_one_on_the_worker():
+def test_a_call_faster_than_a_thread_hop_runs_on_the_loop_and_a_slow_one_on_the_worker():
     class Where(Coin):
         def _step(self, action):
             threads.append(threading.current_thread().name)
@@ -196,6 +196,6 @@ def test_a_step_faster_than_a_thread_hop_runs_on_the_loop_and_a_slow_one_on_the_
     asyncio.run(play(Where(delay=0.002)))  # over the 1 ms threshold: always the worker
     assert all(t.startswith("agentkit-coin") for t in threads) and len(threads) == 3
     env = Coin()  # a crash on the loop's thread is still the episode's EnvCrashed
-    env._step_seconds, env.task_id = 0.0, "crash1"
+    env._seconds["step"], env.task_id = 0.0, "crash1"
     with pytest.raises(EnvCrashed, match="segfault"):
         asyncio.run(env.step("look"))
