@@ -64,8 +64,8 @@ async def twx_rates(actions: list[str], rounds: int, repeats: int = 5) -> tuple[
 
 
 async def adapter_rate(env, task_id: str, actions: list[str], rounds: int) -> float:
-    """Steps/s through an adapter. As in the raw runs, a first round (starting the JVM or child process and
-    warming it up) is not timed."""
+    """Steps/s through an adapter. As in ``alfworld_raw``, a first round (starting the child process, warming
+    up) is not timed."""
     steps, started = 0, 0.0
     for round_ in range(rounds + 1):
         if round_ == 1:
@@ -84,8 +84,10 @@ def alfworld_raw(folder: str, task_id: str, actions: list[str], rounds: int) -> 
     from alfworld.agents.environment.alfred_tw_env import AlfredDemangler, AlfredInfos
 
     infos = textworld.EnvInfos(won=True, admissible_commands=True, extras=["gamefile"])
-    steps, started = 0, time.perf_counter()
-    for _ in range(rounds):
+    steps, started = 0, 0.0
+    for round_ in range(rounds + 1):  # round 0 (imports, first parse of the game) is not timed, as for the adapter
+        if round_ == 1:
+            steps, started = 0, time.perf_counter()
         env = textworld.start(f"{folder}/{task_id}/game.tw-pddl", request_infos=infos,
                               wrappers=[AlfredDemangler(), AlfredInfos])
         env.reset()

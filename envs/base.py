@@ -120,10 +120,11 @@ class ThreadedEnv:
 
     name = "env"
     split = ""
-    #: A step (or reset) whose previous one took less than this runs directly on the event loop: handing it to
-    #: the worker thread costs about 0.25 ms, more than a whole TextWorldExpress step, and blocking the loop this
-    #: briefly delays nothing. Slower engines (ALFWorld, ~0.3 s a step) always run on the worker.
-    inline_seconds = 0.001
+    #: Opt-in for engines whose calls take well under a millisecond (TextWorldExpress sets 0.001): a step (or
+    #: reset) whose previous one took less than this runs directly on the event loop, since handing it to the
+    #: worker thread costs about 0.25 ms and blocking the loop this briefly delays nothing. Off (0) by default:
+    #: an engine whose calls vary (ScienceWorld's ``wait``) could block the loop on the call after a fast one.
+    inline_seconds = 0.0
 
     def __init__(self) -> None:
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"agentkit-{self.name}")
