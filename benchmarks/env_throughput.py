@@ -3,8 +3,9 @@
     ALFWORLD_DATA=../shared/data/alfworld python benchmarks/env_throughput.py [--model qwen-1.5b] [--skip-model]
 
 1. Steps/s of each engine called directly vs through its adapter (same actions, same process, after a warm-up
-   round; overhead goal < 5 %). TextWorldExpress: the best of 5 alternating blocks of 20 x ``--rounds`` games
-   after a warm-up block. ALFWorld is also measured in its default child process (needed for concurrent games).
+   round; overhead goal < 5 %). TextWorldExpress: the median of 250 x ``--rounds`` games each, raw and adapter
+   in turn, after as many untimed. ALFWorld is also measured in its default child process (needed for
+   concurrent games).
 2. Eval throughput (episodes/s) of ReAct on TextWorldExpress with the scripted model (harness overhead only)
    and with the embedded model, at K = 1, 2, 4 concurrent episodes.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import statistics
 import tempfile
 import time
 
@@ -28,36 +30,34 @@ def _rate(steps: int, seconds: float) -> float:
     return steps / seconds if seconds else float("inf")
 
 
-async def twx_rates(actions: list[str], rounds: int, repeats: int = 5) -> tuple[float, float]:
-    """Steps/s of the raw engine and of our adapter, in alternating blocks of ``rounds`` episodes after an
-    untimed block; the best block of each. Both drive the same engine (one JVM): a TWX step takes about
-    0.15 ms, and two JVMs warm up differently enough to swing the ratio by 20 %."""
+async def twx_rates(actions: list[str], games: int) -> tuple[float, float]:
+    """Steps/s of the raw engine and of our adapter, from the median time of ``games`` games each, played in
+    turn (raw then ours, ours then raw) after ``games`` untimed ones. Both drive the same engine (one JVM): a
+    TWX step takes 0.1-0.2 ms, and two JVMs warm up differently, or the machine's speed drifts between blocks,
+    by more than the 5 % measured; games played in turn see the same conditions, and the median drops pauses."""
     ours = TextWorldExpress(games=["coin"], episodes=1)
     await ours.reset("coin/20000")
     raw = ours._env  # the adapter's own TextWorldExpressEnv, coin loaded
 
-    async def raw_round() -> None:
+    async def raw_game() -> None:
         raw.reset(seed=20000, gameFold="test", generateGoldPath=True)
         for action in actions:
             raw.step(action)
 
-    async def our_round() -> None:
+    async def our_game() -> None:
         await ours.reset("coin/20000")
         for action in actions:
             await ours.step(action)
 
-    best = {raw_round: 0.0, our_round: 0.0}
-    for _ in range(rounds):  # the JIT warms up over the first few hundred games
-        for play in best:
-            await play()
-    for _ in range(repeats):
-        for play in best:
+    seconds: dict = {raw_game: [], our_game: []}
+    for played in range(2 * games):  # the first half warms the JIT up
+        for play in (raw_game, our_game) if played % 2 else (our_game, raw_game):
             started = time.perf_counter()
-            for _ in range(rounds):
-                await play()
-            best[play] = max(best[play], _rate(rounds * len(actions), time.perf_counter() - started))
+            await play()
+            if played >= games:
+                seconds[play].append(time.perf_counter() - started)
     await ours.close()
-    return best[raw_round], best[our_round]
+    return len(actions) / statistics.median(seconds[raw_game]), len(actions) / statistics.median(seconds[our_game])
 
 
 async def adapter_rate(env, task_id: str, actions: list[str], rounds: int) -> float:
@@ -126,7 +126,7 @@ async def main() -> None:
     await probe.close()
     twx_actions = [line[8:] for line in transcript.splitlines() if line.startswith("Action: ")]
     print("engine             raw steps/s   adapter steps/s   overhead")
-    raw, ours = await twx_rates(twx_actions, args.rounds * 20)
+    raw, ours = await twx_rates(twx_actions, args.rounds * 250)
     print(f"textworld_express  {raw:11.0f}   {ours:15.0f}   {raw / ours - 1:8.1%}")
     if os.environ.get("ALFWORLD_DATA"):
         from agentkit.envs.alfworld import AlfWorld
