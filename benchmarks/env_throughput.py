@@ -2,10 +2,10 @@
 
     ALFWORLD_DATA=../shared/data/alfworld python benchmarks/env_throughput.py [--model qwen-1.5b] [--skip-model]
 
-1. Steps/s of each engine called directly vs through its adapter (same actions, same process, after a warm-up
-   round; overhead goal < 5 %). TextWorldExpress: the median of 250 x ``--rounds`` games each, raw and adapter
-   in turn, after as many untimed. ALFWorld is also measured in its default child process (needed for
-   concurrent games).
+1. Steps/s of each engine called directly vs through its adapter (same actions, same process; overhead goal
+   < 5 %): the median game of each, the variants played in turn. TextWorldExpress: 250 x ``--rounds`` games
+   each after as many untimed. ALFWorld: ``--rounds`` / 2 games each after one untimed; also in the adapter's
+   default child process (needed for concurrent games).
 2. Eval throughput (episodes/s) of ReAct on TextWorldExpress with the scripted model (harness overhead only)
    and with the embedded model, at K = 1, 2, 4 concurrent episodes.
 """
@@ -26,15 +26,34 @@ from agentkit.models.testing import ScriptedModel
 from agentkit.workflows import react
 
 
-def _rate(steps: int, seconds: float) -> float:
-    return steps / seconds if seconds else float("inf")
+async def in_turn(plays: list, timed: int, untimed: int) -> list[float]:
+    """The median seconds of each of ``plays`` (async callables playing one game), played in turn with the order
+    rotating, ``untimed`` times each and then ``timed`` times each. Played in turn, every variant sees the same
+    conditions (this machine's speed drifts by 2x over minutes; a JIT warms up), and the median drops pauses."""
+    seconds: list[list[float]] = [[] for _ in plays]
+    for played in range(untimed + timed):
+        first = played % len(plays)
+        for i in [*range(first, len(plays)), *range(first)]:
+            started = time.perf_counter()
+            await plays[i]()
+            if played >= untimed:
+                seconds[i].append(time.perf_counter() - started)
+    return [statistics.median(times) for times in seconds]
+
+
+def adapter_game(env, task_id: str, actions: list[str]):
+    async def play() -> None:
+        await env.reset(task_id)
+        for action in actions:
+            await env.step(action)
+
+    return play
 
 
 async def twx_rates(actions: list[str], games: int) -> tuple[float, float]:
-    """Steps/s of the raw engine and of our adapter, from the median time of ``games`` games each, played in
-    turn (raw then ours, ours then raw) after ``games`` untimed ones. Both drive the same engine (one JVM): a
-    TWX step takes 0.1-0.2 ms, and two JVMs warm up differently, or the machine's speed drifts between blocks,
-    by more than the 5 % measured; games played in turn see the same conditions, and the median drops pauses."""
+    """Steps/s of the raw engine and of our adapter over ``games`` games each, after as many untimed. Both
+    drive the same engine (one JVM): a TWX step takes 0.1-0.2 ms, and two JVMs warm up differently by more
+    than the 5 % measured."""
     ours = TextWorldExpress(games=["coin"], episodes=1)
     await ours.reset("coin/20000")
     raw = ours._env  # the adapter's own TextWorldExpressEnv, coin loaded
@@ -44,55 +63,36 @@ async def twx_rates(actions: list[str], games: int) -> tuple[float, float]:
         for action in actions:
             raw.step(action)
 
-    async def our_game() -> None:
-        await ours.reset("coin/20000")
-        for action in actions:
-            await ours.step(action)
-
-    seconds: dict = {raw_game: [], our_game: []}
-    for played in range(2 * games):  # the first half warms the JIT up
-        for play in (raw_game, our_game) if played % 2 else (our_game, raw_game):
-            started = time.perf_counter()
-            await play()
-            if played >= games:
-                seconds[play].append(time.perf_counter() - started)
+    seconds = await in_turn([raw_game, adapter_game(ours, "coin/20000", actions)], games, games)
     await ours.close()
-    return len(actions) / statistics.median(seconds[raw_game]), len(actions) / statistics.median(seconds[our_game])
+    return tuple(len(actions) / s for s in seconds)
 
 
-async def adapter_rate(env, task_id: str, actions: list[str], rounds: int) -> float:
-    """Steps/s through an adapter. As in ``alfworld_raw``, a first round (starting the child process, warming
-    up) is not timed."""
-    steps, started = 0, 0.0
-    for round_ in range(rounds + 1):
-        if round_ == 1:
-            steps, started = 0, time.perf_counter()
-        await env.reset(task_id)
-        for action in actions:
-            await env.step(action)
-            steps += 1
-    seconds = time.perf_counter() - started
-    await env.close()
-    return _rate(steps, seconds)
-
-
-def alfworld_raw(folder: str, task_id: str, actions: list[str], rounds: int) -> float:
+async def alfworld_rates(task_id: str, actions: list[str], games: int) -> tuple[float, float, float]:
+    """Steps/s of the raw TextWorld engine (with ALFWorld's wrappers), of our adapter in-process and of our
+    adapter in its child process; each game loads the game file. One untimed game each (imports, starting the
+    child process)."""
     import textworld
     from alfworld.agents.environment.alfred_tw_env import AlfredDemangler, AlfredInfos
 
+    from agentkit.envs.alfworld import AlfWorld
+
+    inline, child = AlfWorld(isolate=False), AlfWorld()
     infos = textworld.EnvInfos(won=True, admissible_commands=True, extras=["gamefile"])
-    steps, started = 0, 0.0
-    for round_ in range(rounds + 1):  # round 0 (imports, first parse of the game) is not timed, as for the adapter
-        if round_ == 1:
-            steps, started = 0, time.perf_counter()
-        env = textworld.start(f"{folder}/{task_id}/game.tw-pddl", request_infos=infos,
+
+    async def raw_game() -> None:
+        env = textworld.start(f"{inline.folder}/{task_id}/game.tw-pddl", request_infos=infos,
                               wrappers=[AlfredDemangler(), AlfredInfos])
         env.reset()
         for action in actions:
             env.step(action)
-            steps += 1
         env.close()
-    return _rate(steps, time.perf_counter() - started)
+
+    plays = [raw_game, adapter_game(inline, task_id, actions), adapter_game(child, task_id, actions)]
+    seconds = await in_turn(plays, games, 1)
+    await inline.close()
+    await child.close()
+    return tuple(len(actions) / s for s in seconds)
 
 
 async def eval_rate(model, k: int, episodes: int, max_steps: int) -> tuple[float, float]:
@@ -136,10 +136,7 @@ async def main() -> None:
         transcript, _, _ = await play_expert(env, task_id)
         await env.close()
         actions = [line[8:] for line in transcript.splitlines() if line.startswith("Action: ")]
-        rounds = max(2, args.rounds // 4)
-        raw = alfworld_raw(str(env.folder), task_id, actions, rounds)
-        ours = await adapter_rate(AlfWorld(isolate=False), task_id, actions, rounds)
-        child = await adapter_rate(AlfWorld(), task_id, actions, rounds)
+        raw, ours, child = await alfworld_rates(task_id, actions, max(3, args.rounds // 2))
         print(f"alfworld           {raw:11.1f}   {ours:15.1f}   {raw / ours - 1:8.1%}   (in-process)")
         print(f"alfworld           {raw:11.1f}   {child:15.1f}   {raw / child - 1:8.1%}   (child process, default)")
     else:
