@@ -3,9 +3,9 @@
     ALFWORLD_DATA=../shared/data/alfworld python benchmarks/env_throughput.py [--model qwen-1.5b] [--skip-model]
 
 1. Steps/s of each engine called directly vs through its adapter (same actions, same process; overhead goal
-   < 5 %): the median game of each, the variants played in turn. TextWorldExpress: 250 x ``--rounds`` games
-   each after as many untimed. ALFWorld: ``--rounds`` / 2 games each after one untimed; also in the adapter's
-   default child process (needed for concurrent games).
+   < 5 %): the median game of each (its reset included), the variants played in turn. TextWorldExpress:
+   250 x ``--rounds`` games each after as many untimed. ALFWorld: ``--rounds`` / 2 games each after one
+   untimed; also in the adapter's default child process (needed for concurrent games).
 2. Eval throughput (episodes/s) of ReAct on TextWorldExpress with the scripted model (harness overhead only)
    and with the embedded model, at K = 1, 2, 4 concurrent episodes.
 """
@@ -20,6 +20,7 @@ import tempfile
 import time
 
 from agentkit.context import RunContext
+from agentkit.envs.demos import play_expert
 from agentkit.envs.eval import EpisodeLog, evaluate
 from agentkit.envs.textworld_express import TextWorldExpress
 from agentkit.models.testing import ScriptedModel
@@ -39,6 +40,13 @@ async def in_turn(plays: list, timed: int, untimed: int) -> list[float]:
             if played >= untimed:
                 seconds[i].append(time.perf_counter() - started)
     return [statistics.median(times) for times in seconds]
+
+
+async def expert_actions(env, task_id: str) -> list[str]:
+    """The actions of the environment's expert on ``task_id``; closes ``env``."""
+    transcript, _, _ = await play_expert(env, task_id)
+    await env.close()
+    return [line[8:] for line in transcript.splitlines() if line.startswith("Action: ")]
 
 
 def adapter_game(env, task_id: str, actions: list[str]):
@@ -119,12 +127,7 @@ async def main() -> None:
     parser.add_argument("--rounds", type=int, default=20)
     args = parser.parse_args()
 
-    probe = TextWorldExpress(games=["coin"], episodes=1)
-    from agentkit.envs.demos import play_expert
-
-    transcript, _, _ = await play_expert(probe, "coin/20000")
-    await probe.close()
-    twx_actions = [line[8:] for line in transcript.splitlines() if line.startswith("Action: ")]
+    twx_actions = await expert_actions(TextWorldExpress(games=["coin"], episodes=1), "coin/20000")
     print("engine             raw steps/s   adapter steps/s   overhead")
     raw, ours = await twx_rates(twx_actions, args.rounds * 250)
     print(f"textworld_express  {raw:11.0f}   {ours:15.0f}   {raw / ours - 1:8.1%}")
@@ -133,9 +136,7 @@ async def main() -> None:
 
         env = AlfWorld(expert="handcoded", isolate=False)
         task_id = env.task_ids()[0]
-        transcript, _, _ = await play_expert(env, task_id)
-        await env.close()
-        actions = [line[8:] for line in transcript.splitlines() if line.startswith("Action: ")]
+        actions = await expert_actions(env, task_id)
         raw, ours, child = await alfworld_rates(task_id, actions, max(3, args.rounds // 2))
         print(f"alfworld           {raw:11.1f}   {ours:15.1f}   {raw / ours - 1:8.1%}   (in-process)")
         print(f"alfworld           {raw:11.1f}   {child:15.1f}   {raw / child - 1:8.1%}   (child process, default)")

@@ -72,7 +72,6 @@ class TextWorldExpress(ThreadedEnv):
         self._env: Any = None
         self._loaded: str | None = None
         self._ids: list[str] | None = None
-        self._gold_of: str | None = None  # the task whose gold path is in self._gold
         super().__init__()
 
     def _engine(self) -> Any:
@@ -109,12 +108,12 @@ class TextWorldExpress(ThreadedEnv):
         if game not in self.games or not seed.isdigit():
             raise UserError(f"Bad TextWorldExpress task id {task_id!r}: use game/seed, e.g. coin/20000.")
         obs, infos = self._load(game).reset(seed=int(seed), gameFold=self.split, generateGoldPath=True)
-        self._gold_of = None  # fetched when the expert first plays: one JVM call fewer per episode
+        self._gold = []  # fetched when the expert first plays: one JVM call fewer per episode
         return Obs(obs.strip(), infos["taskDescription"].strip(), sorted(infos["validActions"]))
 
     def _expert(self) -> str | None:
-        if self._gold_of != self.task_id:
-            self._gold, self._gold_of = list(self._env.getGoldActionSequence()), self.task_id
+        if not self._gold:
+            self._gold = list(self._env.getGoldActionSequence())
         return super()._expert()
 
     def _step(self, action: str) -> StepResult:
