@@ -4,7 +4,8 @@
 
 1. Steps/s of each engine called directly vs through its adapter (same actions, same process; overhead goal
    < 5 %): the median game of each (its reset included), the variants played in turn. TextWorldExpress:
-   250 x ``--rounds`` games each after as many untimed. ALFWorld: ``--rounds`` / 2 games each after one
+   250 x ``--rounds`` games each after as many untimed; raw is its library's ``step``, and the engine's bare
+   JSON step (which the adapter calls, skipping the library's second JVM call) is timed as well. ALFWorld: ``--rounds`` / 2 games each after one
    untimed; also in the adapter's default child process (needed for concurrent games).
 2. Eval throughput (episodes/s) of ReAct on TextWorldExpress with the scripted model (harness overhead only)
    and with the embedded model, at K = 1, 2, 4 concurrent episodes.
@@ -58,20 +59,28 @@ def adapter_game(env, task_id: str, actions: list[str]):
     return play
 
 
-async def twx_rates(actions: list[str], games: int) -> tuple[float, float]:
-    """Steps/s of the raw engine and of our adapter over ``games`` games each, after as many untimed. Both
-    drive the same engine (one JVM): a TWX step takes 0.1-0.2 ms, and two JVMs warm up differently by more
-    than the 5 % measured."""
+async def twx_rates(actions: list[str], games: int) -> tuple[float, float, float]:
+    """Steps/s of the raw engine (its library's ``step``), of our adapter and of the engine's bare JSON step
+    (what the adapter calls; the floor), over ``games`` games each after as many untimed. All three drive the
+    same engine (one JVM): a TWX step takes 0.1-0.2 ms, and two JVMs warm up differently by more than that."""
+    import orjson
+
     ours = TextWorldExpress(games=["coin"], episodes=1)
     await ours.reset("coin/20000")
     raw = ours._env  # the adapter's own TextWorldExpressEnv, coin loaded
+    step_json = raw.server.stepJSON
 
     async def raw_game() -> None:
         raw.reset(seed=20000, gameFold="test", generateGoldPath=True)
         for action in actions:
             raw.step(action)
 
-    seconds = await in_turn([raw_game, adapter_game(ours, "coin/20000", actions)], games, games)
+    async def bare_game() -> None:
+        raw.reset(seed=20000, gameFold="test", generateGoldPath=True)
+        for action in actions:
+            orjson.loads(step_json(action))
+
+    seconds = await in_turn([raw_game, adapter_game(ours, "coin/20000", actions), bare_game], games, games)
     await ours.close()
     return tuple(len(actions) / s for s in seconds)
 
@@ -129,8 +138,10 @@ async def main() -> None:
 
     twx_actions = await expert_actions(TextWorldExpress(games=["coin"], episodes=1), "coin/20000")
     print("engine             raw steps/s   adapter steps/s   overhead")
-    raw, ours = await twx_rates(twx_actions, args.rounds * 250)
+    raw, ours, bare = await twx_rates(twx_actions, args.rounds * 250)
     print(f"textworld_express  {raw:11.0f}   {ours:15.0f}   {raw / ours - 1:8.1%}")
+    print(f"  (the engine's bare JSON step, which the adapter calls: {bare:.0f} steps/s; the adapter's own work: "
+          f"{(1 / ours - 1 / bare) * 1e6:.1f} µs a step)")
     if os.environ.get("ALFWORLD_DATA"):
         from agentkit.envs.alfworld import AlfWorld
 

@@ -159,6 +159,49 @@ def test_textworld_express_gold_paths_win(require, game):
     assert invalid.info["invalid"] and not invalid.done
 
 
+def test_textworld_express_steps_match_the_library_step(require):
+    """The adapter calls the engine's JSON step itself; the library's ``step`` is the reference for what a step
+    returns (reward as the score's change, done on success, failure or a full score, ``help``)."""
+    require("textworld_express")
+    from textworld_express import TextWorldExpressEnv
+
+    from agentkit.envs.textworld_express import GAMES, TextWorldExpress
+
+    def seen(obs, reward, done, won, score, admissible):
+        return obs.strip(), float(reward), bool(done), bool(won), float(score), sorted(admissible)
+
+    async def go():
+        ours, library, ends = TextWorldExpress(games=GAMES, episodes=1), TextWorldExpressEnv(envStepLimit=100_000), []
+        try:
+            for task_id in ours.task_ids():
+                game, _, seed = task_id.partition("/")
+                for policy in ("gold", "last"):  # the gold path, and always the last-listed action (fails some)
+                    obs = await ours.reset(task_id)
+                    library.load(game, "")
+                    _, infos = library.reset(seed=int(seed), gameFold="test", generateGoldPath=True)
+                    gold = list(library.getGoldActionSequence()) if policy == "gold" else []
+                    assert obs.admissible == sorted(infos["validActions"])
+                    for i, action in enumerate(["help", "fly to the moon", *gold, *["?"] * (0 if gold else 12)]):
+                        action = obs.admissible[-1] if action == "?" else action
+                        result = await ours.step(action)
+                        o, r, d, info = library.step(action)
+                        assert seen(result.observation, result.reward, result.done, result.won, result.score,
+                                    result.admissible) == seen(o, r, d, info["tasksuccess"], info["score"],
+                                                               info["validActions"]), (task_id, i, action)
+                        obs = result
+                        if result.done:
+                            break
+                    ends.append((policy, result.won, result.done))
+            return ends
+        finally:
+            await ours.close()
+            library.close()
+
+    ends = asyncio.run(go())
+    assert ends.count(("gold", True, True)) == len(GAMES)
+    assert ("last", False, True) in ends  # an episode lost (task failure) is compared too
+
+
 def test_scienceworld_gold_paths_win(require):
     require("scienceworld")
     from agentkit.envs.scienceworld import ScienceWorld
