@@ -5,8 +5,9 @@
 1. Steps/s of each engine called directly vs through its adapter (same actions, same process; overhead goal
    < 5 %): the median game of each (its reset included), the variants played in turn. TextWorldExpress:
    250 x ``--rounds`` games each after as many untimed; raw is its library's ``step``, and the engine's bare
-   JSON step (which the adapter calls, skipping the library's second JVM call) is timed as well. ALFWorld: ``--rounds`` / 2 games each after one
-   untimed; also in the adapter's default child process (needed for concurrent games).
+   JSON step (which the adapter calls, skipping the library's second JVM call) is timed as well. ALFWorld:
+   ``--rounds`` / 2 games each after one untimed; also in the adapter's default child process (needed for
+   concurrent games).
 2. Eval throughput (episodes/s) of ReAct on TextWorldExpress with the scripted model (harness overhead only)
    and with the embedded model, at K = 1, 2, 4 concurrent episodes.
 """
