@@ -25,6 +25,7 @@ from typing import Any
 from agentkit.context import RunContext
 from agentkit.errors import UserError
 from agentkit.events import Done, Event, NodeEnd, NodeStart
+from agentkit.optional import require
 
 __all__ = ["open_checkpointer", "run", "stream_run"]
 
@@ -78,14 +79,12 @@ async def run(graph: Any, inputs: dict[str, Any] | None, ctx: RunContext, *,
 @contextlib.asynccontextmanager
 async def open_checkpointer(path: str | Path) -> AsyncIterator[Any]:
     """A SQLite checkpointer at ``path`` (created if missing) for ``build(checkpointer=...)``."""
-    try:
-        from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
-    except ImportError:
-        raise UserError("Checkpointing needs langgraph-checkpoint-sqlite: pip install langgraph-checkpoint-sqlite") from None
+    saver_module = require("langgraph.checkpoint.sqlite.aio", what="Checkpointing", needs="langgraph-checkpoint-sqlite",
+                           extra="langgraph-checkpoint-sqlite")
     path = Path(path).expanduser()
     path.parent.mkdir(parents=True, exist_ok=True)
     _check_database(path)
-    async with AsyncSqliteSaver.from_conn_string(str(path)) as saver:
+    async with saver_module.AsyncSqliteSaver.from_conn_string(str(path)) as saver:
         yield saver
 
 

@@ -34,7 +34,8 @@ from pathlib import Path
 from typing import Any
 
 from agentkit.envs.base import Obs, StepResult, ThreadedEnv
-from agentkit.errors import BackendUnavailableError, UserError
+from agentkit.errors import UserError
+from agentkit.optional import require
 
 __all__ = ["SPLITS", "TASK_TYPES", "AlfWorld", "AlfWorldGame", "data_root"]
 
@@ -142,11 +143,10 @@ class AlfWorldGame:
         self._plan: list[str] | None = None
 
     def reset(self, task_id: str) -> Obs:
-        try:
-            import textworld
-            from alfworld.agents.environment.alfred_tw_env import AlfredDemangler, AlfredExpert, AlfredInfos
-        except ImportError as e:
-            raise BackendUnavailableError(f"ALFWorld needs its engine: pip install 'agentkit[envs]' ({e}).") from e
+        textworld = require("textworld", what="ALFWorld", needs="its engine", extra="agentkit[envs]")
+        engine = require("alfworld.agents.environment.alfred_tw_env", what="ALFWorld", needs="its engine",
+                         extra="agentkit[envs]")
+        AlfredDemangler, AlfredExpert, AlfredInfos = engine.AlfredDemangler, engine.AlfredExpert, engine.AlfredInfos
         self.close()
         path = self.folder / task_id / "game.tw-pddl"
         named = self._named_goal_game(path) if self.expert == "planner" else None

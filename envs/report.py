@@ -18,7 +18,7 @@ from typing import Any
 
 from rich.table import Table
 
-from agentkit.errors import BackendUnavailableError
+from agentkit.optional import require
 
 __all__ = ["Summary", "comparison_table", "plot", "run_table", "summarize"]
 
@@ -99,10 +99,7 @@ def comparison_table(runs: Mapping[str, Iterable[Mapping[str, Any]]]) -> Table:
 
 def plot(runs: Mapping[str, Iterable[Mapping[str, Any]]], path: str | Path) -> Path:
     """A grouped bar chart of success rate per task type, one bar per run, saved as PNG."""
-    try:
-        import matplotlib
-    except ImportError as e:
-        raise BackendUnavailableError("Plots need matplotlib: pip install 'agentkit[envs]'.") from e
+    matplotlib = require("matplotlib", what="Plots", needs="matplotlib", extra="agentkit[envs]")
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 

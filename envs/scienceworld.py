@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from agentkit.envs.base import Obs, StepResult, ThreadedEnv
-from agentkit.errors import BackendUnavailableError, UserError
+from agentkit.errors import UserError
+from agentkit.optional import require
 
 __all__ = ["ScienceWorld"]
 
@@ -49,11 +50,8 @@ class ScienceWorld(ThreadedEnv):
 
     def _engine(self) -> Any:
         if self._env is None:
-            try:
-                from scienceworld import ScienceWorldEnv
-            except ImportError as e:
-                raise BackendUnavailableError(f"ScienceWorld needs: pip install 'agentkit[envs]' ({e}).") from e
-            self._env = ScienceWorldEnv("", envStepLimit=100_000)
+            engine = require("scienceworld", what="ScienceWorld", needs="its engine", extra="agentkit[envs]")
+            self._env = engine.ScienceWorldEnv("", envStepLimit=100_000)
         return self._env
 
     def task_ids(self) -> list[str]:

@@ -25,7 +25,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from agentkit.envs.base import Obs, StepResult, ThreadedEnv
-from agentkit.errors import BackendUnavailableError, UserError
+from agentkit.errors import UserError
+from agentkit.optional import require
 
 __all__ = ["GAMES", "TextWorldExpress"]
 
@@ -76,12 +77,9 @@ class TextWorldExpress(ThreadedEnv):
 
     def _engine(self) -> Any:
         if self._env is None:
-            try:
-                import orjson  # textworld-express's own dependency
-                from textworld_express import TextWorldExpressEnv
-            except ImportError as e:
-                raise BackendUnavailableError(f"TextWorldExpress needs: pip install 'agentkit[envs]' ({e}).") from e
-            self._env = TextWorldExpressEnv(envStepLimit=100_000)
+            engine = require("textworld_express", what="TextWorldExpress", needs="its engine", extra="agentkit[envs]")
+            orjson = require("orjson", what="TextWorldExpress", needs="orjson", extra="agentkit[envs]")  # its own dependency
+            self._env = engine.TextWorldExpressEnv(envStepLimit=100_000)
             # Steps call the engine's JSON step directly: the library's ``step`` makes a second JVM round trip
             # per step (it re-fetches the task description, fixed for an episode) and copies every reply into
             # a history; together about 30 % of a step. Reward and done are derived below as it derives them.

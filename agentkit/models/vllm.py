@@ -16,6 +16,7 @@ from typing import Any
 from agentkit.errors import BackendUnavailableError
 from agentkit.models.base import Choice, Completion, Delta, GenerateRequest, Model
 from agentkit.models.usage import Usage
+from agentkit.optional import require
 
 __all__ = ["VLLMModel", "build_sampling_params", "sampling_kwargs"]
 
@@ -89,13 +90,9 @@ class VLLMModel(Model):
         self._tokenizer: Any = None
 
     def setup(self) -> None:
-        try:
-            import vllm
-        except ImportError:
-            raise BackendUnavailableError(
-                "The vllm backend needs vLLM and an NVIDIA GPU: pip install 'agentkit[vllm]' on a GPU machine. "
-                "Without a GPU use the embedded model (--model qwen-1.5b) or a served one (openai:URL#MODEL)."
-            ) from None
+        vllm = require("vllm", what="The vllm backend", needs="vLLM and an NVIDIA GPU", extra="agentkit[vllm]",
+                       hint="on a GPU machine. Without a GPU use the embedded model (--model qwen-1.5b) or a served "
+                            "one (openai:URL#MODEL).")
         self._vllm = vllm
         if self._engine is None:
             import torch

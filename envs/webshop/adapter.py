@@ -21,7 +21,8 @@ import uuid
 from typing import Any
 
 from agentkit.envs.base import EnvCrashed, Obs, StepResult, ThreadedEnv
-from agentkit.errors import BackendUnavailableError, UserError
+from agentkit.errors import UserError
+from agentkit.optional import require
 
 __all__ = ["SPLITS", "WebShop", "page_text"]
 
@@ -31,11 +32,8 @@ _HIDDEN = {"style", "script", "head", "title", "meta", "[document]"}
 
 
 def _soup(page: str) -> Any:
-    try:
-        from bs4 import BeautifulSoup
-    except ImportError as e:
-        raise BackendUnavailableError(f"WebShop needs beautifulsoup4: pip install 'agentkit[envs]' ({e}).") from e
-    return BeautifulSoup(page, "html.parser")
+    bs4 = require("bs4", what="WebShop", needs="beautifulsoup4", extra="agentkit[envs]")
+    return bs4.BeautifulSoup(page, "html.parser")
 
 
 def page_text(soup: Any) -> tuple[str, dict[str, tuple[str, str]], bool]:

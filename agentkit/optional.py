@@ -1,0 +1,34 @@
+"""Optional dependencies, imported on first use with one clear error when they are missing.
+
+Heavy or optional packages (llama.cpp, vLLM, faiss, the simulators) are never imported at module import
+time; the code that needs one calls ``require`` where it needs it, and a missing package becomes a
+``BackendUnavailableError`` that names the ``pip install`` bringing it.
+
+Example:
+    >>> require("json", what="This example", needs="the standard library", extra="python").dumps([1])
+    '[1]'
+    >>> require("no_such_module", what="The frobnicator", needs="frob", extra="agentkit[frob]")
+    Traceback (most recent call last):
+    ...
+    agentkit.errors.BackendUnavailableError: The frobnicator needs frob: pip install 'agentkit[frob]' (No module named 'no_such_module').
+"""
+
+from __future__ import annotations
+
+import sys
+from types import ModuleType
+
+from agentkit.errors import BackendUnavailableError
+
+__all__ = ["require"]
+
+
+def require(module: str, *, what: str, needs: str, extra: str, hint: str = "") -> ModuleType:
+    """Import ``module``, or raise ``BackendUnavailableError``: "``what`` needs ``needs``: pip install
+    '``extra``'", followed by ``hint`` when given, else by the import error itself."""
+    try:
+        __import__(module)  # the builtin, not importlib: import hooks and test patches of it apply
+    except ImportError as e:
+        tail = f" {hint}" if hint else f" ({e})."
+        raise BackendUnavailableError(f"{what} needs {needs}: pip install '{extra}'{tail}") from e
+    return sys.modules[module]
