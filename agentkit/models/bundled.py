@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agentkit.errors import ModelFileError, ModelNotFoundError
+from agentkit.paths import cache_dir
 
 __all__ = ["BUNDLED", "DEFAULT_BUNDLED", "BundledModel", "cache_dir", "check_gguf", "ensure_bundled", "installed_parts", "resolve_gguf"]
 
@@ -84,13 +85,6 @@ BUNDLED: dict[str, BundledModel] = {
 DEFAULT_BUNDLED = "qwen-1.5b"
 
 Downloader = Callable[[BundledModel, Path], Path]
-
-
-def cache_dir() -> Path:
-    """``$AGENTKIT_CACHE``, else ``$XDG_CACHE_HOME/agentkit``, else ``~/.cache/agentkit``."""
-    if env := os.environ.get("AGENTKIT_CACHE"):
-        return Path(env).expanduser()
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "agentkit"
 
 
 def check_gguf(path: Path) -> Path:

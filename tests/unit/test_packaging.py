@@ -10,7 +10,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 HEAVY = ["torch", "faiss", "llama_cpp", "vllm", "litellm", "textual", "openai", "sentence_transformers"]
 FOLDERS = {"agentkit": "agentkit", "memory": "agentkit/memory", "workflows": "agentkit/workflows",
-           "envs": "agentkit/envs", "tui": "agentkit/tui"}
+           "envs": "agentkit/envs", "cli": "agentkit/cli", "tui": "agentkit/tui"}
 
 # Run in a fresh interpreter in which the heavy optional packages cannot be imported at all, as on a bare
 # install: importing agentkit and its light modules must still work and must not try to load them.

@@ -9,6 +9,7 @@ from typing import Any
 
 from agentkit.errors import UserError
 from agentkit.models.usage import Usage
+from agentkit.options import literal, parse_pairs
 
 __all__ = ["add_run_arguments", "run_command"]
 
@@ -74,24 +75,6 @@ def _builder_options(args: argparse.Namespace, task: Any) -> dict[str, Any]:
         options["task"] = task
     options.update({k: literal(v) for k, v in parse_pairs(args.option, "--option").items()})
     return options
-
-
-def parse_pairs(items: list[str], flag: str) -> dict[str, str]:
-    """``["a=1", "b-c=x"]`` → ``{"a": "1", "b_c": "x"}``; anything else is a usage error naming ``flag``."""
-    pairs: dict[str, str] = {}
-    for item in items:
-        key, eq, value = item.partition("=")
-        if not eq or not key:
-            raise UserError(f"{flag} takes KEY=VALUE, not {item!r}.")
-        pairs[key.replace("-", "_")] = value
-    return pairs
-
-
-def literal(value: str) -> Any:
-    """A command-line value as JSON when it parses (numbers, booleans, lists), else the string."""
-    with contextlib.suppress(ValueError):
-        return json.loads(value)
-    return value
 
 
 def _problems(task: Any, args: argparse.Namespace) -> list[Any]:

@@ -40,11 +40,11 @@ def add_memory_arguments(parser: argparse.ArgumentParser) -> None:
 async def memory_command(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from agentkit.cli_eval import _default_memory
     from agentkit.memory.experience import Memory
+    from agentkit.paths import default_memory
 
     console = Console()
-    path = args.memory or _default_memory()
+    path = args.memory or str(default_memory())
     needs = {"search": "the text to search for", "show": "a record id", "export": "a file to write",
              "import": "a file to read"}
     if args.action in needs and not args.target:

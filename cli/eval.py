@@ -10,8 +10,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from agentkit.cli_run import literal, parse_pairs
 from agentkit.errors import BackendUnavailableError, UserError
+from agentkit.options import literal, parse_pairs
+from agentkit.paths import default_memory
 
 __all__ = ["EVAL_EXAMPLES", "LEARN_EXAMPLES", "REPORT_EXAMPLES", "add_eval_arguments", "add_learn_arguments",
            "add_report_arguments", "eval_command", "learn_command", "report_command"]
@@ -111,16 +112,8 @@ async def eval_command(args: argparse.Namespace) -> int:
 async def learn_command(args: argparse.Namespace) -> int:
     if args.frozen:
         raise UserError("learn writes to the memory; drop --frozen (use `agentkit eval --frozen` to evaluate).")
-    args.memory = args.memory or _default_memory()
+    args.memory = args.memory or str(default_memory())
     return await _evaluate(args, learning=True)
-
-
-def _default_memory() -> str:
-    import os
-
-    from agentkit.models.bundled import cache_dir
-
-    return os.environ.get("AGENTKIT_MEMORY") or str(cache_dir() / "memory")
 
 
 async def _evaluate(args: argparse.Namespace, *, learning: bool) -> int:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 import time
 from collections.abc import Sequence
 from typing import Any
 
-from agentkit import __version__, cli_eval, cli_memory, cli_run
+from agentkit import __version__
+from agentkit.cli import eval as cli_eval, memory as cli_memory, run as cli_run
 from agentkit.errors import AgentkitError, UserError
 from agentkit.models.usage import track_usage
 
@@ -130,7 +130,8 @@ def _known_models_table() -> Any:
     from rich.markup import escape
     from rich.table import Table
 
-    from agentkit.models.bundled import BUNDLED, DEFAULT_BUNDLED, cache_dir, installed_parts
+    from agentkit.models.bundled import BUNDLED, DEFAULT_BUNDLED, installed_parts
+    from agentkit.paths import cache_dir
     from agentkit.models.registry import SPEC_FORMS
 
     table = Table(title="Embedded models", caption=f"Other models: {SPEC_FORMS}")
@@ -145,6 +146,3 @@ def _known_models_table() -> Any:
         table.add_row(name, m.title, f"{m.size / 1e9:.2f} GB", m.use, status)
     return table
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,32 @@
+"""Where agentkit keeps things on disk: the user cache (joined model files) and the default experience memory.
+
+Both faces (the command line and the terminal UI) and the library resolve these the same way.
+
+Example:
+    >>> import os
+    >>> os.environ["AGENTKIT_CACHE"] = "/tmp/ak-cache"
+    >>> str(cache_dir()), str(default_memory())
+    ('/tmp/ak-cache', '/tmp/ak-cache/memory')
+    >>> del os.environ["AGENTKIT_CACHE"]
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+__all__ = ["cache_dir", "default_memory"]
+
+
+def cache_dir() -> Path:
+    """``$AGENTKIT_CACHE``, else ``$XDG_CACHE_HOME/agentkit``, else ``~/.cache/agentkit``."""
+    if env := os.environ.get("AGENTKIT_CACHE"):
+        return Path(env).expanduser()
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "agentkit"
+
+
+def default_memory() -> Path:
+    """The experience memory used when none is named: ``$AGENTKIT_MEMORY``, else ``memory/`` in the cache."""
+    if env := os.environ.get("AGENTKIT_MEMORY"):
+        return Path(env).expanduser()
+    return cache_dir() / "memory"
