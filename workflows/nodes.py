@@ -5,20 +5,19 @@ state update; model calls go through ``runtime.context.model``, events through `
 from __future__ import annotations
 
 import asyncio
-import functools
-import re
 from collections import Counter
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Annotated, Any, NotRequired, TypedDict
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 
 from langgraph.runtime import Runtime
 
 from agentkit.context import RunContext
 from agentkit.errors import UserError
-from agentkit.events import Answer, Prune, Score, Stopped, Thought, Token
-from agentkit.limits import BudgetExceeded
+from agentkit.events import Answer, Prune, Score, Thought, Token
 from agentkit.templates import render
 from agentkit.types import Message
+from agentkit.workflows.answers import find_answer, parse_score
+from agentkit.workflows.guard import StopReason, first_reason, guard
 
 if TYPE_CHECKING:
     from agentkit.workflows.tasks.base import Task
@@ -27,64 +26,6 @@ __all__ = [
     "Candidate", "StopReason", "best", "extract_answer", "find_answer", "first_reason", "guard", "make_generate",
     "make_sample", "make_score", "make_vote", "parse_score", "select_best", "task_messages", "vote",
 ]
-
-NodeFn = Callable[..., Awaitable[dict[str, Any]]]
-
-
-def first_reason(old: str | None, new: str | None) -> str | None:
-    """Reducer for ``stop_reason``: the first reason recorded wins (parallel branches may all hit it)."""
-    return old or new
-
-
-#: The state field every workflow has: why the run stopped early (``None`` when it ran to the end).
-StopReason = Annotated[str | None, first_reason]
-
-
-def guard(node: NodeFn) -> NodeFn:
-    """Wrap a node so a spent budget ends it cleanly: ``{"stop_reason": why}`` and a ``Stopped`` event,
-    instead of an exception that would abort the graph. The state must declare ``stop_reason: StopReason``."""
-
-    @functools.wraps(node)
-    async def guarded(state: Any, runtime: Runtime[RunContext]) -> dict[str, Any]:
-        try:
-            return await node(state, runtime)
-        except BudgetExceeded as e:
-            runtime.stream_writer(Stopped(e.reason))
-            return {"stop_reason": e.reason}
-
-    return guarded
-
-_ANSWER = re.compile(r"\banswer\s*(?:is)?\s*[:：]\s*(.+?)\s*$", re.IGNORECASE | re.MULTILINE)
-
-
-def find_answer(text: str) -> str | None:
-    """The text after the last ``Answer:``, else the last LaTeX ``\\boxed{...}`` (Qwen models' habit).
-
-    Example:
-        >>> find_answer("2 and 2 make 4.\\n**Answer:** 4")
-        '4'
-        >>> find_answer("So the total is \\\\(\\\\boxed{8}\\\\) dollars.")
-        '8'
-    """
-    matches = _ANSWER.findall(text.replace("**", ""))
-    answer = matches[-1] if matches else _last_boxed(text)
-    answer = (answer or "").strip().rstrip(".").strip()
-    return answer or None
-
-
-def _last_boxed(text: str) -> str | None:
-    start = text.rfind("\\boxed{")
-    if start < 0:
-        return None
-    depth, begin = 0, start + len("\\boxed{")
-    for i in range(begin, len(text)):
-        if text[i] == "{":
-            depth += 1
-        elif text[i] == "}":
-            if depth == 0:
-                return text[begin:i]
-            depth -= 1
-    return None
 
 
 def make_generate(prompt: str, *, node: str = "generate", field: str = "reasoning"):
@@ -224,11 +165,9 @@ def make_score(task: Task, *, verifier: str | Verifier = "auto", node: str = "sc
         checked = task.verify(question, c["answer"]) if verifier in ("auto", "task") else None
         return checked if checked is not None else await judge(ctx, question, c)
 
-    from agentkit.workflows.tasks.base import Task as BaseTask
-
     if not callable(verifier) and verifier not in ("auto", "task", "llm"):
         raise UserError(f"Unknown verifier {verifier!r}: use auto, task, llm or a function (question, answer).")
-    if verifier == "task" and type(task).verify is BaseTask.verify:
+    if verifier == "task" and not task.has_verifier():
         raise UserError(f"Task {task.name!r} has no programmatic verifier; use verifier='llm' or 'auto'.")
 
     @guard
@@ -243,20 +182,6 @@ def make_score(task: Task, *, verifier: str | Verifier = "auto", node: str = "sc
 
     score.__name__ = node
     return score
-
-
-_SCORE = re.compile(r"(?:score|rating)\s*[:=]?\s*(\d+(?:\.\d+)?)", re.IGNORECASE)
-
-
-def parse_score(text: str) -> float | None:
-    """The last ``Score: N`` (out of 10) in a reply, as a value in [0, 1]; ``None`` when there is none.
-
-    Example:
-        >>> parse_score("Step 2 is wrong. Score: 3/10")
-        0.3
-    """
-    found = _SCORE.findall(text)
-    return min(float(found[-1]), 10.0) / 10.0 if found else None
 
 
 def _as_score(result: tuple[float, str] | float | bool | None) -> tuple[float, str]:

@@ -7,16 +7,14 @@ context schema is ``RunContext`` (see ``cot.build`` and ``examples/`` for the sh
 
 from __future__ import annotations
 
-import importlib
 import inspect
-import os
-import sys
 from collections.abc import Callable
 from typing import Any
 
 from langgraph.graph.state import CompiledStateGraph
 
 from agentkit.errors import UserError
+from agentkit.plugins import load_object
 
 __all__ = ["WORKFLOWS", "build_workflow", "get_builder"]
 
@@ -43,18 +41,11 @@ def get_builder(name: str) -> Builder:
         'agentkit.workflows.cot'
     """
     path = WORKFLOWS.get(ALIASES.get(name, name), name)
-    module_name, colon, attr = path.partition(":")
-    if not colon:
+    if ":" not in path:
         raise UserError(f"Unknown workflow {name!r}. Use one of {sorted(WORKFLOWS)} or an import path module:function.")
-    if os.getcwd() not in sys.path:  # like `python -m`: a workflow module in the current directory imports
-        sys.path.insert(0, os.getcwd())
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as e:
-        raise UserError(f"Cannot import workflow module {module_name!r}: {e}. Is it on PYTHONPATH?") from None
-    builder = getattr(module, attr, None)
+    builder = load_object(path, what="workflow")
     if not callable(builder):
-        raise UserError(f"{module_name!r} has no function {attr!r} to build the workflow.")
+        raise UserError(f"{path!r} is not a function that builds a workflow.")
     return builder
 
 

@@ -21,8 +21,8 @@ from langgraph.types import Send
 
 from agentkit.context import RunContext
 from agentkit.events import Answer, Prune, Score, Stopped, Thought
+from agentkit.workflows.guard import StopReason, guard
 from agentkit.workflows.memory_nodes import make_recall, make_record
-from agentkit.workflows.nodes import StopReason, guard
 from agentkit.workflows.search.algorithms import Algorithm, Search, merit
 from agentkit.workflows.search.base import InvalidAction, TreeNode
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any, TypedDict
 
-from agentkit.workflows.nodes import find_answer, parse_score
+from agentkit.workflows.answers import find_answer, parse_score
 from agentkit.workflows.search.base import Proposals
 from agentkit.workflows.search.llm import LLMSearchConfig
 

@@ -3,6 +3,7 @@
 ``get_task("game24")``, ``get_task("arithmetic")`` or ``get_task("qa")`` (free questions, the default).
 """
 
-from agentkit.workflows.tasks.base import Problem, Task, get_task
+from agentkit.workflows.tasks.base import Problem, Task
+from agentkit.workflows.tasks.registry import TASKS, get_task, register_task
 
-__all__ = ["Problem", "Task", "get_task"]
+__all__ = ["TASKS", "Problem", "Task", "get_task", "register_task"]

@@ -7,18 +7,15 @@ answers against references for evaluation, and describes its problems as search 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
-from agentkit.errors import UserError
-from agentkit.workflows.nodes import find_answer
+from agentkit.workflows.answers import find_answer, parse_number
 
 if TYPE_CHECKING:
     from agentkit.workflows.search.base import SearchConfig, WorldModel
 
-__all__ = ["Problem", "Task", "get_task", "parse_number"]
+__all__ = ["Problem", "Task", "parse_number"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +77,10 @@ class Task:
             return str(number)
         return " ".join(answer.lower().split()).rstrip(".")
 
+    def has_verifier(self) -> bool:
+        """Whether the task checks answers itself (it overrides ``verify``); without, an LLM judge is used."""
+        return type(self).verify is not Task.verify
+
     def verify(self, question: str, answer: str) -> tuple[float, str] | None:
         """A programmatic check of ``answer`` that needs no reference: (score in [0, 1], why), or ``None``
         when the task has no such verifier (an LLM judge is used instead)."""
@@ -99,39 +100,3 @@ class Task:
         from agentkit.workflows.search.steps import StepsConfig, StepsWorld
 
         return StepsWorld(question, max_steps=self.max_depth, task=self), StepsConfig(self, **options)
-
-
-_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:/\d+)?")
-
-
-def parse_number(text: str) -> Fraction | None:
-    """The last number in ``text`` as an exact fraction (``$1,200.50`` → 2401/2), or ``None``.
-
-    Example:
-        >>> parse_number("So he pays 3/4 of $20, which is $15.")
-        Fraction(15, 1)
-    """
-    matches = _NUMBER.findall(text.replace("$", ""))
-    if not matches:
-        return None
-    try:
-        return Fraction(matches[-1].replace(",", ""))
-    except (ValueError, ZeroDivisionError):
-        return None
-
-
-def get_task(name: str | Task | None) -> Task:
-    """A task by name: ``qa`` (default), ``game24`` or ``arithmetic``; a ``Task`` passes through."""
-    if isinstance(name, Task):
-        return name
-    if name in (None, "qa"):
-        return Task()
-    if name == "game24":
-        from agentkit.workflows.tasks.game24 import Game24Task
-
-        return Game24Task()
-    if name == "arithmetic":
-        from agentkit.workflows.tasks.arithmetic import ArithmeticTask
-
-        return ArithmeticTask()
-    raise UserError(f"Unknown task {name!r}. Use one of: qa, game24, arithmetic.")
