@@ -99,6 +99,7 @@ def _problems(task: Any, args: argparse.Namespace) -> list[Any]:
 async def run_command(args: argparse.Namespace) -> int:
     from rich.console import Console
 
+    from agentkit.cli.render import usage_table
     from agentkit.context import RunContext
     from agentkit.limits import Limits
     from agentkit.models.registry import load_model
@@ -148,50 +149,15 @@ async def run_command(args: argparse.Namespace) -> int:
 
 async def _stream(console: Any, graph: Any, inputs: dict[str, Any], ctx: Any, thread: str | None,
                   verbose: bool) -> dict[str, Any]:
-    from rich.markup import escape
-    from rich.panel import Panel
-
-    from agentkit.events import (
-        Action, Answer, Done, NodeEnd, NodeStart, Observation, Prune, Score, Stopped, Thought, Token,
-    )
+    from agentkit.cli.render import EventPrinter
+    from agentkit.events import Done
     from agentkit.runtime import stream_run
 
-    streamed: set[str] = set()
-    state: dict[str, Any] = {}
-
-    def line(text: str, style: str = "") -> None:
-        text = text if verbose else " ".join(text.split())[:200]
-        console.print(f"[{style}]{escape(text)}[/]" if style else escape(text), highlight=False)
-
+    show, state = EventPrinter(console, verbose=verbose), {}
     async for event in stream_run(graph, inputs, ctx, thread_id=thread):
-        match event:
-            case Token(node, text):
-                streamed.add(node)
-                console.print(text, end="", style="dim", highlight=False, markup=False)
-            case Thought(node, text):
-                if node in streamed:
-                    console.print()
-                else:
-                    line(f"· {node}: {text}", "dim")
-            case Action(_, text, valid):
-                line(f"→ {text}" + ("" if valid else "  (invalid)"), "cyan" if valid else "yellow")
-            case Observation(_, text):
-                line(f"  {text}", "")
-            case Score(node, item, value, detail):
-                line(f"  {node} {value:.2f}  {item}" + (f"  ({detail})" if detail else ""), "blue")
-            case Prune(node, item, reason):
-                line(f"  ✂ {item}: {reason}", "dim")
-            case Stopped(reason):
-                line(f"stopped: {reason}", "yellow")
-            case Answer(text, reason):
-                if text is not None:
-                    console.print(Panel(escape(text), title="Answer", border_style="green", expand=False))
-                else:
-                    console.print(f"[yellow]No answer:[/] {escape(reason)}")
-            case NodeStart(node) | NodeEnd(node) if verbose:
-                line(f"[{type(event).__name__} {node}]", "dim")
-            case Done(final):
-                state = final
+        show(event)
+        if isinstance(event, Done):
+            state = event.state
     return state
 
 
@@ -222,15 +188,3 @@ def _summary_table(results: list[dict[str, Any]]) -> Any:
 def _usage_dict(usage: Usage) -> dict[str, Any]:
     return {"calls": usage.calls, "prompt_tokens": usage.prompt_tokens, "cached_tokens": usage.cached_tokens,
             "completion_tokens": usage.completion_tokens, "seconds": round(usage.seconds, 3)}
-
-
-def usage_table(usage: Usage) -> Any:
-    from rich.table import Table
-
-    table = Table(title="Usage", title_justify="left")
-    for column in ("calls", "prompt tokens", "cached", "completion tokens", "seconds", "tokens/s"):
-        table.add_column(column, justify="right")
-    rate = usage.completion_tokens / usage.seconds if usage.seconds else 0.0
-    table.add_row(str(usage.calls), str(usage.prompt_tokens), str(usage.cached_tokens),
-                  str(usage.completion_tokens), f"{usage.seconds:.2f}", f"{rate:.1f}")
-    return table

@@ -217,19 +217,24 @@ class Memory:
         first), reflections on similar failures, the strongest of the matching insights and the nearest
         concepts. Render it with ``PromptContext.render(budget)``."""
         found = PromptContext()
+
+        def keep(hits: list[tuple[Record, float]]) -> list[Any]:
+            found.scores.update((r.id, score) for r, score in hits)
+            return [r for r, _ in hits]
+
         if examples:
             hits = self.search(task, kind="trajectory", k=examples * 4, env=env, won=True)
             hits.sort(key=lambda h: (h[0].task_type != task_type, -h[1]))
-            found.examples = [r for r, _ in hits[:examples]]
+            found.examples = keep(hits[:examples])
         if reflections:
-            found.reflections = [r for r, _ in self.search(task, kind="reflection", k=reflections, env=env)]
+            found.reflections = keep(self.search(task, kind="reflection", k=reflections, env=env))
         if insights:
             hits = self.search(task, kind="insight", k=insights * 3)
             hits = [h for h in hits if h[0].env in ("", env or h[0].env)]
             hits.sort(key=lambda h: (-h[0].strength, -h[1]))
-            found.insights = [r for r, _ in hits[:insights]]
+            found.insights = keep(hits[:insights])
         if concepts:
-            found.concepts = [r for r, _ in self.search(task, kind="concept", k=concepts, env=env)]
+            found.concepts = keep(self.search(task, kind="concept", k=concepts, env=env))
         return found
 
     async def arecall(self, task: str, **options: Any) -> PromptContext:

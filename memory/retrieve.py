@@ -24,9 +24,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from agentkit.limits import estimate_tokens
-from agentkit.memory.records import Concept, Insight, Reflection, TrajectoryRecord
+from agentkit.memory.records import Concept, Insight, Record, Reflection, TrajectoryRecord
 
-__all__ = ["PromptContext", "render_trajectory"]
+__all__ = ["PromptContext", "Used", "render_trajectory"]
 
 _OBSERVATION_CHARS = 160
 
@@ -51,38 +51,55 @@ def render_trajectory(trajectory: TrajectoryRecord, *, max_steps: int | None = N
     return "\n".join(lines)
 
 
+@dataclass(frozen=True, slots=True)
+class Used:
+    """A recalled record that made it into the prompt: its search score and the tokens its text took."""
+
+    record: Record
+    score: float | None
+    tokens: int
+
+
 @dataclass
 class PromptContext:
-    """Records recalled for one task, best first in each list."""
+    """Records recalled for one task, best first in each list; ``scores`` holds each one's search score
+    (by record id)."""
 
     examples: list[TrajectoryRecord] = field(default_factory=list)
     reflections: list[Reflection] = field(default_factory=list)
     insights: list[Insight] = field(default_factory=list)
     concepts: list[Concept] = field(default_factory=list)
+    scores: dict[int, float] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return bool(self.examples or self.reflections or self.insights or self.concepts)
 
     def render(self, budget: int) -> str:
         """The prompt text, at most ``budget`` tokens (by ``estimate_tokens``); empty when nothing fits."""
+        return self.layout(budget)[0]
+
+    def layout(self, budget: int) -> tuple[str, list[Used]]:
+        """``render``'s text and the records it used, in prompt order, each with the tokens it took."""
         sections: list[str] = []
+        used: list[Used] = []
         left = budget
 
-        def take(title: str, items: list[str]) -> None:
+        def take(title: str, items: list[tuple[Record, str]]) -> None:
             nonlocal left
             kept: list[str] = []
             cost = estimate_tokens(title) + 2
-            for item in items:
+            for record, item in items:
                 if cost + estimate_tokens(item) <= left:
                     kept.append(item)
                     cost += estimate_tokens(item)
+                    used.append(self._used(record, estimate_tokens(item)))
             if kept:
                 sections.append("\n".join([title, *kept]))
                 left -= cost
 
-        take("Rules learned from earlier tasks:", [f"- {i.text}" for i in self.insights])
-        take("Lessons from failed attempts at similar tasks:", [f"- {r.text}" for r in self.reflections])
-        take("Facts about this world:", [f"- {c.name}: {c.text}" for c in self.concepts])
+        take("Rules learned from earlier tasks:", [(i, f"- {i.text}") for i in self.insights])
+        take("Lessons from failed attempts at similar tasks:", [(r, f"- {r.text}") for r in self.reflections])
+        take("Facts about this world:", [(c, f"- {c.name}: {c.text}") for c in self.concepts])
         for example in self.examples:
             title = "Solved similar task:"
             text = render_trajectory(example)
@@ -93,4 +110,8 @@ class PromptContext:
             if steps > 0 and estimate_tokens(title) + estimate_tokens(text) + 2 <= left:
                 sections.append(f"{title}\n{text}")
                 left -= estimate_tokens(title) + estimate_tokens(text) + 2
-        return "\n\n".join(sections)
+                used.append(self._used(example, estimate_tokens(text)))
+        return "\n\n".join(sections), used
+
+    def _used(self, record: Record, tokens: int) -> Used:
+        return Used(record, self.scores.get(record.id) if record.id is not None else None, tokens)

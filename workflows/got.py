@@ -16,16 +16,18 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+import operator
+from typing import Annotated, Any, TypedDict
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 
 from agentkit.context import RunContext
-from agentkit.events import Prune, Thought
+from agentkit.events import Expand, Prune, Thought
 from agentkit.workflows.nodes import (
-    Candidate, StopReason, Verifier, best, guard, make_sample, make_score, select_best, task_messages,
+    Candidate, StopReason, Verifier, best, graph_entry, guard, make_sample, make_score, select_best, task_messages,
+    thought_label,
 )
 from agentkit.workflows.tasks import Task, get_task
 
@@ -35,6 +37,7 @@ __all__ = ["GoTState", "build"]
 class GoTState(TypedDict, total=False):
     question: str
     candidates: list[Candidate]
+    thoughts: Annotated[list[dict[str, Any]], operator.add]  # every thought made: id, parents, origin, answer
     refinements: int
     answer: str | None
     score: float | None
@@ -62,12 +65,19 @@ def build(*, task: str | Task | None = None, k: int = 4, keep: int = 2, refine_r
                         reverse=True)
         for c in ranked[keep:]:
             runtime.stream_writer(Prune("keep_best", c["answer"] or "(no answer)",
-                                        f"not among the best {keep} (score {c.get('score', 0.0):.2f})"))
+                                        f"not among the best {keep} (score {c.get('score', 0.0):.2f})",
+                                        id=c.get("id")))
         return {"candidates": ranked[:keep]}
 
-    def new_thought(text: str, origin: str, runtime: Runtime[RunContext]) -> Candidate:
+    def new_thought(text: str, origin: str, parents: list[Candidate], state: GoTState,
+                    runtime: Runtime[RunContext]) -> dict[str, Any]:
+        """The update adding a thought made from ``parents`` (the first is its parent in events)."""
         runtime.stream_writer(Thought(origin, text.strip()))
-        return {"text": text.strip(), "answer": task.extract(text), "origin": origin}
+        thought: Candidate = {"text": text.strip(), "answer": task.extract(text), "origin": origin,
+                              "id": len(state.get("thoughts", [])) + 1, "parents": [p["id"] for p in parents]}
+        runtime.stream_writer(Expand(origin, id=thought["id"], parent=thought["parents"][0], text=thought_label(thought),
+                                     sources=tuple(thought["parents"]) if len(parents) > 1 else ()))
+        return {"candidates": [*state["candidates"], thought], "thoughts": [graph_entry(thought)]}
 
     @guard
     async def aggregate(state: GoTState, runtime: Runtime[RunContext]) -> dict[str, Any]:
@@ -78,7 +88,7 @@ def build(*, task: str | Task | None = None, k: int = 4, keep: int = 2, refine_r
                               f"{c['text']}" for i, c in enumerate(kept))
         text = (await runtime.context.generate(task_messages(task, "aggregate", question=state["question"],
                                                              candidates=listing))).text
-        return {"candidates": [*state["candidates"], new_thought(text, "aggregate", runtime)]}
+        return new_thought(text, "aggregate", kept, state, runtime)
 
     @guard
     async def refine(state: GoTState, runtime: Runtime[RunContext]) -> dict[str, Any]:
@@ -86,8 +96,7 @@ def build(*, task: str | Task | None = None, k: int = 4, keep: int = 2, refine_r
         messages = task_messages(task, "refine", question=state["question"], candidate=top["text"],
                                  feedback=top.get("feedback") or "the answer could not be checked")
         text = (await runtime.context.generate(messages)).text
-        return {"candidates": [*state["candidates"], new_thought(text, "refine", runtime)],
-                "refinements": state.get("refinements", 0) + 1}
+        return {**new_thought(text, "refine", [top], state, runtime), "refinements": state.get("refinements", 0) + 1}
 
     def after_score(state: GoTState) -> str:
         top = best(state.get("candidates", []))
@@ -97,7 +106,7 @@ def build(*, task: str | Task | None = None, k: int = 4, keep: int = 2, refine_r
         return "refine"
 
     graph = StateGraph(GoTState, context_schema=RunContext)
-    graph.add_node("sample", make_sample(task, n=k, temperature=temperature))
+    graph.add_node("sample", make_sample(task, n=k, temperature=temperature, numbered=True))
     graph.add_node("score", make_score(task, verifier=verifier))
     graph.add_node("keep_best", keep_best)
     graph.add_node("aggregate", aggregate)

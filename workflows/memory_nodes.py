@@ -41,8 +41,8 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from agentkit.context import RunContext
-from agentkit.events import Observation, Thought
-from agentkit.limits import BudgetExceeded
+from agentkit.events import Recalled, RecalledItem, Thought
+from agentkit.limits import BudgetExceeded, estimate_tokens
 from agentkit.memory import distill
 from agentkit.memory.records import Reflection, TrajectoryRecord, situation_key
 
@@ -56,7 +56,8 @@ def _env_name(ctx: RunContext) -> str:
 def make_recall(*, question: str = "question", opening: str = "opening", into: str = "recalled", budget: int = 600,
                 examples: int = 2, reflections: int = 2, insights: int = 5, concepts: int = 3):
     """A node writing the memory's help for ``state[question]`` (in the situation ``state[opening]``, when the
-    state has one) into ``state[into]`` (text, possibly empty)."""
+    state has one) into ``state[into]`` (text, possibly empty), and a ``Recalled`` event naming each record it
+    used, its score and its tokens."""
 
     async def recall(state: dict[str, Any], runtime: Runtime[RunContext]) -> dict[str, Any]:
         memory = runtime.context.memory
@@ -66,9 +67,9 @@ def make_recall(*, question: str = "question", opening: str = "opening", into: s
         found = await memory.arecall(query, env=_env_name(runtime.context) or None,
                                      task_type=state.get("task_type"), examples=examples, reflections=reflections,
                                      insights=insights, concepts=concepts)
-        text = found.render(budget)
-        if text:
-            runtime.stream_writer(Observation("recall", text))
+        text, used = found.layout(budget)
+        items = tuple(RecalledItem(u.record.id, u.record.kind, u.score, u.tokens) for u in used if u.record.id is not None)
+        runtime.stream_writer(Recalled("recall", items, estimate_tokens(text) if text else 0, text))
         return {into: text}
 
     return recall

@@ -13,7 +13,7 @@ from langgraph.runtime import Runtime
 
 from agentkit.context import RunContext
 from agentkit.errors import UserError
-from agentkit.events import Answer, Prune, Score, Thought, Token
+from agentkit.events import Answer, Expand, Prune, Score, Thought, Token
 from agentkit.templates import render
 from agentkit.types import Message
 from agentkit.workflows.answers import find_answer, parse_score
@@ -23,8 +23,9 @@ if TYPE_CHECKING:
     from agentkit.workflows.tasks.base import Task
 
 __all__ = [
-    "Candidate", "StopReason", "best", "extract_answer", "find_answer", "first_reason", "guard", "make_generate",
-    "make_sample", "make_score", "make_vote", "parse_score", "select_best", "task_messages", "vote",
+    "Candidate", "StopReason", "best", "extract_answer", "find_answer", "first_reason", "graph_entry", "guard",
+    "make_generate", "make_sample", "make_score", "make_vote", "parse_score", "select_best", "task_messages",
+    "thought_label", "vote",
 ]
 
 
@@ -55,13 +56,27 @@ async def extract_answer(state: dict[str, Any], runtime: Runtime[RunContext]) ->
 
 
 class Candidate(TypedDict):
-    """One candidate solution: its text, the answer found in it, and its score once scored."""
+    """One candidate solution: its text, the answer found in it, and its score once scored. In a graph of
+    thoughts it also has an ``id`` and the ids it was made from (``parents``; 0 is the question)."""
 
     text: str
     answer: str | None
     score: NotRequired[float]
     feedback: NotRequired[str]
     origin: NotRequired[str]
+    id: NotRequired[int]
+    parents: NotRequired[list[int]]
+
+
+def thought_label(candidate: Candidate) -> str:
+    """A candidate on one line, for events: its answer, else the end of its text."""
+    return candidate["answer"] or "… " + " ".join(candidate["text"].split())[-60:]
+
+
+def graph_entry(candidate: Candidate) -> dict[str, Any]:
+    """A numbered candidate as a node of the graph of thoughts (``state["thoughts"]``)."""
+    return {"id": candidate["id"], "parents": list(candidate["parents"]), "origin": candidate.get("origin", ""),
+            "answer": candidate["answer"]}
 
 
 def task_messages(task: Task, role: str, *, lessons: list[str] | None = None, recalled: str | None = None,
@@ -77,9 +92,13 @@ def task_messages(task: Task, role: str, *, lessons: list[str] | None = None, re
     return messages
 
 
-def make_sample(task: Task, *, n: int, temperature: float = 0.7, role: str = "cot", node: str = "sample"):
+def make_sample(task: Task, *, n: int, temperature: float = 0.7, role: str = "cot", node: str = "sample",
+                numbered: bool = False):
     """A node sampling ``n`` solutions in one call (the backend's native ``n`` where it has one) into
-    ``state["candidates"]``; a sample without an answer is kept, with ``answer=None``."""
+    ``state["candidates"]``; a sample without an answer is kept, with ``answer=None``.
+
+    ``numbered``: the samples are the first thoughts of a graph (ids 1..n, grown from the question, id 0):
+    each gets an ``Expand`` event and an entry in ``state["thoughts"]``."""
 
     @guard
     async def sample(state: dict[str, Any], runtime: Runtime[RunContext]) -> dict[str, Any]:
@@ -92,7 +111,13 @@ def make_sample(task: Task, *, n: int, temperature: float = 0.7, role: str = "co
             if answer is None:
                 runtime.stream_writer(Prune(node, text.strip()[-80:], "no answer found in the sample"))
             candidates.append({"text": text.strip(), "answer": answer, "origin": node})
-        return {"candidates": candidates}
+        if not numbered:
+            return {"candidates": candidates}
+        runtime.stream_writer(Expand(node, id=0, parent=None, text=state["question"]))
+        for i, c in enumerate(candidates, 1):
+            c["id"], c["parents"] = i, [0]
+            runtime.stream_writer(Expand(node, id=i, parent=0, text=thought_label(c)))
+        return {"candidates": candidates, "thoughts": [graph_entry(c) for c in candidates]}
 
     sample.__name__ = node
     return sample
@@ -177,7 +202,7 @@ def make_score(task: Task, *, verifier: str | Verifier = "auto", node: str = "sc
         results = await asyncio.gather(*(score_one(runtime.context, state["question"], c) for c in todo))  # type: ignore[arg-type]
         for c, (value, feedback) in zip(todo, results, strict=True):
             c["score"], c["feedback"] = value, feedback
-            runtime.stream_writer(Score(node, c["answer"] or "(no answer)", value, feedback))
+            runtime.stream_writer(Score(node, c["answer"] or "(no answer)", value, feedback, id=c.get("id")))
         return {"candidates": candidates}
 
     score.__name__ = node

@@ -20,7 +20,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import Send
 
 from agentkit.context import RunContext
-from agentkit.events import Answer, Prune, Score, Stopped, Thought
+from agentkit.events import Answer, Expand, Prune, Score, Stopped, Thought
 from agentkit.workflows.guard import StopReason, guard
 from agentkit.workflows.memory_nodes import make_recall, make_record
 from agentkit.workflows.search.algorithms import Algorithm, Search, merit
@@ -100,6 +100,7 @@ def build_search(task: Any, algorithm: Algorithm, *, stop_on_solution: bool = Tr
                                  "expanded": False, "children": []}]
         search = Search(tree)
         algorithm.start(search)
+        runtime.stream_writer(Expand("init", id=0, parent=None, text=world.describe(root), terminal=tree[0]["terminal"]))
         return {**plan(search, runtime, None), "reflections": [], "solution": None, "expansions": None}
 
     @guard
@@ -109,13 +110,13 @@ def build_search(task: Any, algorithm: Algorithm, *, stop_on_solution: bool = Tr
         node = arg["node"]
         proposals = await config.propose(ctx, node["state"], k=algorithm.k, hints=arg["reflections"])
         for text, reason in proposals.rejected:
-            emit(Prune("expand", text, f"model mistake: {reason}"))
+            emit(Prune("expand", text, f"model mistake: {reason}", parent=node["id"]))
         children: list[dict[str, Any]] = []
         for action in proposals.actions:
             try:
                 child = world.step(node["state"], action)
             except InvalidAction as e:
-                emit(Prune("expand", str(action), f"invalid step: {e}"))
+                emit(Prune("expand", str(action), f"invalid step: {e}", parent=node["id"]))
                 continue
             if any(c["state"] == child for c in children):
                 continue
@@ -127,12 +128,13 @@ def build_search(task: Any, algorithm: Algorithm, *, stop_on_solution: bool = Tr
         values = await config.evaluate(ctx, node["state"], [c["state"] for c in to_value])
         for c, ev in zip(to_value, values, strict=True):
             c["value"] = ev.value
-            emit(Score("evaluate", world.describe(c["state"]), ev.value, ev.detail))
+            emit(Score("evaluate", world.describe(c["state"]), ev.value, ev.detail, parent=node["id"]))
         reflections: list[str] = []
         for c in children:
             if c["reward"] is not None:
                 c["value"] = c["reward"]
-                emit(Score("evaluate", world.describe(c["state"]), c["reward"], "exact reward of a finished path"))
+                emit(Score("evaluate", world.describe(c["state"]), c["reward"], "exact reward of a finished path",
+                           parent=node["id"]))
                 if c["reward"] <= 0 and algorithm.reflect:
                     lesson = await config.reflect(ctx, [*arg["path"], c["state"]])
                     if lesson:
@@ -142,6 +144,7 @@ def build_search(task: Any, algorithm: Algorithm, *, stop_on_solution: bool = Tr
 
     async def integrate(state: SearchState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         search = Search([dict(n) for n in state["tree"]], list(state["frontier"]), state.get("rounds", 0))  # type: ignore[misc]
+        world, _ = problem(state["question"])
         solution = state.get("solution")
         expanded = []
         for exp in state.get("expansions", []):
@@ -155,12 +158,15 @@ def build_search(task: Any, algorithm: Algorithm, *, stop_on_solution: bool = Tr
                                   "expanded": False, "children": []}
                 search.tree.append(node)
                 parent["children"].append(node["id"])
+                runtime.stream_writer(Expand("integrate", id=node["id"], parent=parent["id"], text=world.describe(c["state"]),
+                                             action=str(c["action"]), value=c["value"], reward=c["reward"],
+                                             terminal=c["terminal"]))
                 if solution is None and c["reward"] is not None and c["reward"] >= 1.0:
                     solution = node["id"]
         algorithm.update(search, expanded)
-        world, _ = problem(state["question"])
         for i, reason in search.pruned:
-            runtime.stream_writer(Prune("integrate", world.describe(search.tree[i]["state"]), reason))
+            runtime.stream_writer(Prune("integrate", world.describe(search.tree[i]["state"]), reason, id=i,
+                                        parent=search.tree[i]["parent"]))
         reason = state.get("stop_reason")
         if solution is not None and stop_on_solution:
             reason = reason or "solved"
