@@ -4,9 +4,15 @@ Workflows pass a ``RunContext`` as LangGraph's runtime context (``graph.ainvoke(
 nodes read it from ``runtime.context`` and call the model through ``ctx.generate`` / ``ctx.stream_text``,
 which enforce the run's ``Limits`` and count its usage. Tests build one around a ``ScriptedModel``.
 
+Prompts are data too: ``prompts`` overrides templates by name (role -> text), for this run only, checked
+against the packaged template when the context is made, before any model call; nodes render
+``ctx.template(name)``.
+
 Example:
     >>> import asyncio
     >>> from agentkit.models.testing import ScriptedModel
+    >>> RunContext(ScriptedModel(), prompts={"cot": {"system": "Be brief."}}).template("cot")["system"]
+    'Be brief.'
     >>> ctx = RunContext(ScriptedModel(["4", "5"]), limits=Limits(calls=1))
     >>> asyncio.run(ctx.generate("2+2?")).text
     '4'
@@ -19,13 +25,14 @@ Example:
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from agentkit.limits import BudgetExceeded, Limits
 from agentkit.models.base import Completion, Model
 from agentkit.models.usage import Usage, UsageMeter, track_usage
+from agentkit.templates import Template, check_prompts
 from agentkit.types import Message
 
 __all__ = ["Limits", "RunContext"]
@@ -42,6 +49,9 @@ class RunContext:
         limits: the run's budget (calls, tokens, seconds).
         memory: the experience memory, when the run uses one.
         env: the environment an acting agent steps, when there is one.
+        prompts: prompt overrides by template name (role -> template text); validated and merged with the
+            packaged roles on construction.
+        seed: the sampling seed of every call that sets none itself (``None``: the backend's default).
         usage: what this run has spent so far (filled by ``generate`` / ``stream_text``).
     """
 
@@ -51,9 +61,20 @@ class RunContext:
     limits: Limits = field(default_factory=Limits)
     memory: Any = None
     env: Any = None
+    prompts: Mapping[str, Template] = field(default_factory=dict)
+    seed: int | None = None
     usage: UsageMeter = field(default_factory=UsageMeter)
     started: float | None = None
     in_flight: int = 0  # calls issued and not yet counted, so concurrent branches cannot overrun the call limit
+
+    def __post_init__(self) -> None:
+        if self.prompts:
+            self.prompts = check_prompts(self.prompts)
+
+    def template(self, prompt: str | Template) -> str | Template:
+        """The template a node should render for ``prompt`` (a template name): this run's override, else the
+        name itself (the packaged template). A template given as data passes through."""
+        return self.prompts.get(prompt, prompt) if isinstance(prompt, str) else prompt
 
     @property
     def elapsed(self) -> float:
@@ -66,6 +87,12 @@ class RunContext:
         if self.in_flight:
             usage = usage + Usage(calls=self.in_flight)
         return self.limits.exceeded(usage, seconds=self.elapsed)
+
+    def _defaults(self, options: dict[str, Any]) -> None:
+        options.setdefault("temperature", self.temperature)
+        options.setdefault("max_tokens", self.max_tokens)
+        if self.seed is not None:
+            options.setdefault("seed", self.seed)
 
     def _check(self) -> None:
         if self.started is None:
@@ -81,8 +108,7 @@ class RunContext:
             BudgetExceeded: the budget was already spent before this call.
         """
         self._check()
-        options.setdefault("temperature", self.temperature)
-        options.setdefault("max_tokens", self.max_tokens)
+        self._defaults(options)
         try:
             completion = await self.model.generate(messages, **options)
         finally:
@@ -94,8 +120,7 @@ class RunContext:
                           **options: Any) -> str:
         """Stream a reply within the budget, calling ``on_piece`` for each piece; returns the whole text."""
         self._check()
-        options.setdefault("temperature", self.temperature)
-        options.setdefault("max_tokens", self.max_tokens)
+        self._defaults(options)
         pieces: list[str] = []
         with track_usage() as meter:
             try:

@@ -4,10 +4,11 @@ Both faces (the command line and the terminal UI) and the library resolve these 
 
 Example:
     >>> import os
-    >>> os.environ["AGENTKIT_CACHE"] = "/tmp/ak-cache"
-    >>> str(cache_dir()), str(default_memory())
+    >>> from unittest import mock
+    >>> with mock.patch.dict(os.environ, {"AGENTKIT_CACHE": "/tmp/ak-cache"}):
+    ...     _ = os.environ.pop("AGENTKIT_MEMORY", None)
+    ...     str(cache_dir()), str(default_memory())
     ('/tmp/ak-cache', '/tmp/ak-cache/memory')
-    >>> del os.environ["AGENTKIT_CACHE"]
 """
 
 from __future__ import annotations

@@ -83,7 +83,9 @@ def parse_concepts(text: str) -> list[tuple[str, str]]:
 
 
 async def _ask(model: Generator, prompt: str, max_tokens: int, **values: str) -> str:
-    completion = await model.generate(render(prompt, package="agentkit.memory", **values), temperature=0.0,
+    template = getattr(model, "template", None)  # a RunContext: the run's prompt override, when it has one
+    chosen = template(prompt) if template is not None else prompt
+    completion = await model.generate(render(chosen, package="agentkit.memory", **values), temperature=0.0,
                                       max_tokens=max_tokens)
     return completion.text.strip()
 

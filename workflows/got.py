@@ -86,14 +86,14 @@ def build(*, task: str | Task | None = None, k: int = 4, keep: int = 2, refine_r
             return {}  # nothing to merge, or already solved
         listing = "\n\n".join(f"Attempt {i + 1} (score {c.get('score', 0.0):.2f}; {c.get('feedback', '')}):\n"
                               f"{c['text']}" for i, c in enumerate(kept))
-        text = (await runtime.context.generate(task_messages(task, "aggregate", question=state["question"],
-                                                             candidates=listing))).text
+        messages = task_messages(task, "aggregate", ctx=runtime.context, question=state["question"], candidates=listing)
+        text = (await runtime.context.generate(messages)).text
         return new_thought(text, "aggregate", kept, state, runtime)
 
     @guard
     async def refine(state: GoTState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         top = best(state.get("candidates", [])) or state["candidates"][0]
-        messages = task_messages(task, "refine", question=state["question"], candidate=top["text"],
+        messages = task_messages(task, "refine", ctx=runtime.context, question=state["question"], candidate=top["text"],
                                  feedback=top.get("feedback") or "the answer could not be checked")
         text = (await runtime.context.generate(messages)).text
         return {**new_thought(text, "refine", [top], state, runtime), "refinements": state.get("refinements", 0) + 1}

@@ -1,6 +1,7 @@
 """Graph nodes that read and write the experience memory (``ctx.memory``), for any workflow.
 
-``make_recall`` puts what the memory holds for the task (insights, reflections, concepts, worked examples;
+``add_memory`` brackets a workflow with both: ``recall`` before its first model call, ``record`` after its
+last node. ``make_recall`` puts what the memory holds for the task (insights, reflections, concepts, worked examples;
 ``agentkit.memory.retrieve``) into a state field, within a token budget, for the workflow's prompt.
 ``make_record`` stores the finished episode as a trajectory and, when it failed, asks the model for a
 reflection (Reflexion) linked to it. Both do nothing when the run has no memory; ``make_record`` also does
@@ -35,9 +36,10 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
 from agentkit.context import RunContext
@@ -46,7 +48,7 @@ from agentkit.limits import BudgetExceeded, estimate_tokens
 from agentkit.memory import distill
 from agentkit.memory.records import Reflection, TrajectoryRecord, situation_key
 
-__all__ = ["make_recall", "make_record"]
+__all__ = ["add_memory", "make_recall", "make_record"]
 
 
 def _env_name(ctx: RunContext) -> str:
@@ -117,3 +119,25 @@ def make_record(*, question: str = "question", opening: str = "opening", workflo
         return {"memory_ids": ids}
 
     return record
+
+
+def add_memory(graph: StateGraph, *, entry: str, exit: str, after: str = START, workflow: str = "",
+               recall: Mapping[str, Any] | None = None, record: Mapping[str, Any] | None = None) -> None:
+    """Bracket a workflow with the experience memory: ``after`` → ``recall`` → ``entry`` … ``exit`` →
+    ``record`` → END. Both nodes do nothing when the run has no memory.
+
+    Args:
+        graph: the workflow's graph, its own nodes added.
+        entry: the node the recalled text is for (it reads ``state["recalled"]``).
+        exit: the workflow's last node.
+        after: what comes before recall (``START``, or a node that first learns the task, like ReAct's reset).
+        workflow: the workflow's name, kept with the trajectories it records.
+        recall: options of ``make_recall`` (``budget``, ``examples``, ...).
+        record: options of ``make_record`` (``reflect``, ``episode``, ``lessons``, ``needs_env``).
+    """
+    graph.add_node("recall", make_recall(**(recall or {})))
+    graph.add_node("record", make_record(workflow=workflow, **(record or {})))
+    graph.add_edge(after, "recall")
+    graph.add_edge("recall", entry)
+    graph.add_edge(exit, "record")
+    graph.add_edge("record", END)

@@ -14,7 +14,7 @@ from langgraph.runtime import Runtime
 from agentkit.context import RunContext
 from agentkit.errors import UserError
 from agentkit.events import Answer, Expand, Prune, Score, Thought, Token
-from agentkit.templates import render
+from agentkit.templates import Template, render
 from agentkit.types import Message
 from agentkit.workflows.answers import find_answer, parse_score
 from agentkit.workflows.guard import StopReason, first_reason, guard
@@ -29,13 +29,15 @@ __all__ = [
 ]
 
 
-def make_generate(prompt: str, *, node: str = "generate", field: str = "reasoning"):
-    """A node that fills prompt template ``prompt`` from the state, streams the model's reply as ``Token``
-    events, and stores the text in ``state[field]``."""
+def make_generate(prompt: str | Template, *, node: str = "generate", field: str = "reasoning"):
+    """A node that fills ``prompt`` (a template's name, or a template) from the state, streams the model's
+    reply as ``Token`` events, and stores the text in ``state[field]``. A run's prompt override for that name
+    wins."""
 
     @guard
     async def generate(state: dict[str, Any], runtime: Runtime[RunContext]) -> dict[str, Any]:
-        messages = render(prompt, **{k: v for k, v in state.items() if isinstance(v, str)})
+        values = {k: v for k, v in state.items() if isinstance(v, str)}
+        messages = render(runtime.context.template(prompt), **values)
         text = await runtime.context.stream_text(messages, lambda piece: runtime.stream_writer(Token(node, piece)))
         runtime.stream_writer(Thought(node, text.strip()))
         return {field: text.strip()}
@@ -79,11 +81,12 @@ def graph_entry(candidate: Candidate) -> dict[str, Any]:
             "answer": candidate["answer"]}
 
 
-def task_messages(task: Task, role: str, *, lessons: list[str] | None = None, recalled: str | None = None,
-                  **values: str) -> list[Message]:
-    """Render the task's template for ``role``; what the experience memory recalled and ``lessons``
-    (this run's reflections) are appended to the system message."""
-    messages = render(task.prompt(role), **values)
+def task_messages(task: Task, role: str, *, ctx: RunContext | None = None, lessons: list[str] | None = None,
+                  recalled: str | None = None, **values: str) -> list[Message]:
+    """Render the task's template for ``role`` (``ctx``'s override of it, when the run has one); what the
+    experience memory recalled and ``lessons`` (this run's reflections) are appended to the system message."""
+    prompt = task.prompt(role)
+    messages = render(ctx.template(prompt) if ctx is not None else prompt, **values)
     note = f"\n\nFrom your memory of earlier tasks:\n{recalled}" if recalled else ""
     if lessons:
         note += "\n\nLessons from your earlier failed attempts:\n" + "\n".join(f"- {x}" for x in lessons)
@@ -102,7 +105,7 @@ def make_sample(task: Task, *, n: int, temperature: float = 0.7, role: str = "co
 
     @guard
     async def sample(state: dict[str, Any], runtime: Runtime[RunContext]) -> dict[str, Any]:
-        messages = task_messages(task, role, question=state["question"])
+        messages = task_messages(task, role, ctx=runtime.context, question=state["question"])
         completion = await runtime.context.generate(messages, n=n, temperature=temperature)
         candidates: list[Candidate] = []
         for text in completion.texts:
@@ -175,7 +178,7 @@ def make_score(task: Task, *, verifier: str | Verifier = "auto", node: str = "sc
     """
 
     async def judge(ctx: RunContext, question: str, c: Candidate) -> tuple[float, str]:
-        messages = task_messages(task, "judge", question=question, candidate=c["text"])
+        messages = task_messages(task, "judge", ctx=ctx, question=question, candidate=c["text"])
         text = (await ctx.generate(messages, max_tokens=256)).text
         value = parse_score(text)
         if value is None:

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 from typing import Any, TypedDict
 
-from langgraph.graph import END, START, StateGraph
+from langgraph.graph import StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 
 from agentkit.context import RunContext
 from agentkit.events import Thought
-from agentkit.workflows.memory_nodes import make_recall, make_record
+from agentkit.workflows.memory_nodes import add_memory
 from agentkit.workflows.nodes import Candidate, StopReason, Verifier, guard, make_score, select_best, task_messages
 from agentkit.workflows.tasks import Task, get_task
 
@@ -63,8 +63,8 @@ def build(*, task: str | Task | None = None, max_trials: int = 3, pass_score: fl
 
     @guard
     async def trial(state: ReflexionState, runtime: Runtime[RunContext]) -> dict[str, Any]:
-        messages = task_messages(task, "cot", lessons=state.get("reflections"), recalled=state.get("recalled"),
-                                 question=state["question"])
+        messages = task_messages(task, "cot", ctx=runtime.context, lessons=state.get("reflections"),
+                                 recalled=state.get("recalled"), question=state["question"])
         text = (await runtime.context.generate(messages)).text.strip()
         runtime.stream_writer(Thought("trial", text))
         candidate: Candidate = {"text": text, "answer": task.extract(text), "origin": "trial"}
@@ -73,7 +73,7 @@ def build(*, task: str | Task | None = None, max_trials: int = 3, pass_score: fl
     @guard
     async def reflect(state: ReflexionState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         last = state["candidates"][-1]
-        messages = task_messages(task, "reflect", question=state["question"], numbers=state["question"],
+        messages = task_messages(task, "reflect", ctx=runtime.context, question=state["question"], numbers=state["question"],
                                  attempt=last["text"], feedback=last.get("feedback", ""))
         lesson = (await runtime.context.generate(messages, max_tokens=160)).text.strip()
         lesson = lesson or f"The answer {last['answer']!r} was wrong; try a different approach."
@@ -95,17 +95,13 @@ def build(*, task: str | Task | None = None, max_trials: int = 3, pass_score: fl
         return {"steps": steps, "won": score >= pass_score, "reward": score, "task_type": task.name}
 
     graph = StateGraph(ReflexionState, context_schema=RunContext)
-    graph.add_node("recall", make_recall(budget=memory_tokens))
     graph.add_node("trial", trial)
     graph.add_node("evaluate", make_score(task, verifier=verifier, node="evaluate"))
     graph.add_node("reflect", reflect)
     graph.add_node("finish", select_best)
-    graph.add_node("record", make_record(workflow="reflexion", episode=episode, lessons="reflections"))
-    graph.add_edge(START, "recall")
-    graph.add_edge("recall", "trial")
     graph.add_edge("trial", "evaluate")
     graph.add_conditional_edges("evaluate", route, ["reflect", "finish"])
     graph.add_edge("reflect", "trial")
-    graph.add_edge("finish", "record")
-    graph.add_edge("record", END)
+    add_memory(graph, entry="trial", exit="finish", workflow="reflexion", recall={"budget": memory_tokens},
+               record={"episode": episode, "lessons": "reflections"})
     return graph.compile(checkpointer=checkpointer)

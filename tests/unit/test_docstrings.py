@@ -17,7 +17,9 @@ MODULES = ["agentkit", "agentkit.types", "agentkit.models.base", "agentkit.model
            "agentkit.envs.webshop.scorer", "agentkit.workflows.acting", "agentkit.options",
            "agentkit.memory.records", "agentkit.memory.store", "agentkit.memory.embed", "agentkit.memory.index",
            "agentkit.memory.retrieve", "agentkit.memory.experience", "agentkit.memory.distill",
-           "agentkit.workflows.memory_nodes"]
+           "agentkit.workflows.memory_nodes", "agentkit.workflows.react_nodes", "agentkit.workflows.answers",
+           "agentkit.workflows.tasks.registry", "agentkit.events", "agentkit.optional", "agentkit.paths",
+           "agentkit.plugins"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -14,7 +14,7 @@ import functools
 import operator
 from typing import Annotated, Any, TypedDict
 
-from langgraph.graph import END, START, StateGraph
+from langgraph.graph import StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Send
@@ -22,7 +22,7 @@ from langgraph.types import Send
 from agentkit.context import RunContext
 from agentkit.events import Answer, Expand, Prune, Score, Stopped, Thought
 from agentkit.workflows.guard import StopReason, guard
-from agentkit.workflows.memory_nodes import make_recall, make_record
+from agentkit.workflows.memory_nodes import add_memory
 from agentkit.workflows.search.algorithms import Algorithm, Search, merit
 from agentkit.workflows.search.base import InvalidAction, TreeNode
 
@@ -213,18 +213,14 @@ def build_search(task: Any, algorithm: Algorithm, *, stop_on_solution: bool = Tr
         return {"answer": answer, "error": error, "solution": state.get("solution")}
 
     graph = StateGraph(SearchState, context_schema=RunContext)
-    graph.add_node("recall", make_recall(budget=memory_tokens, examples=1))
     graph.add_node("init", init)
     graph.add_node("expand", expand)
     graph.add_node("integrate", integrate)
     graph.add_node("finish", finish)
-    graph.add_node("record", make_record(workflow="search", episode=episode, lessons="reflections"))
-    graph.add_edge(START, "recall")
-    graph.add_edge("recall", "init")
     graph.add_conditional_edges("init", dispatch, ["expand", "finish"])
     graph.add_edge("expand", "integrate")
     graph.add_conditional_edges("integrate", dispatch, ["expand", "finish"])
-    graph.add_edge("finish", "record")
-    graph.add_edge("record", END)
+    add_memory(graph, entry="init", exit="finish", workflow="search", recall={"budget": memory_tokens, "examples": 1},
+               record={"episode": episode, "lessons": "reflections"})
     return graph.compile(checkpointer=checkpointer)
 

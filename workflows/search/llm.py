@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from agentkit.context import RunContext
 from agentkit.templates import render
+from agentkit.types import Message
 from agentkit.workflows.search.base import Evaluation, Proposals
 
 __all__ = ["LLMSearchConfig", "hints_text"]
@@ -71,12 +72,16 @@ class LLMSearchConfig:
         raise NotImplementedError
 
     # --- the model calls ---------------------------------------------------------------------------
+    def messages(self, ctx: RunContext, role: str, **values: str) -> list[Message]:
+        """The task's template for ``role`` (the run's override of it, if any) filled with ``values``."""
+        return render(ctx.template(self.task.prompt(role)), **values)
+
     async def propose(self, ctx: RunContext, state: Any, *, k: int, hints: Sequence[str]) -> Proposals:
         values = {**self.prompt_values(state), "k": str(k), "hints": hints_text(hints)}
         if self.generation == "propose":
-            texts = (await ctx.generate(render(self.task.prompt("propose"), **values))).texts
+            texts = (await ctx.generate(self.messages(ctx, "propose", **values))).texts
         else:
-            texts = (await ctx.generate(render(self.task.prompt("step"), **values), n=k,
+            texts = (await ctx.generate(self.messages(ctx, "step", **values), n=k,
                                         temperature=self.temperature)).texts
         out = Proposals()
         for text in texts:
@@ -99,7 +104,7 @@ class LLMSearchConfig:
 
     async def _value(self, ctx: RunContext, state: Any) -> Evaluation:
         n = self.n_evaluate
-        completion = await ctx.generate(render(self.task.prompt("value"), **self.prompt_values(state)), n=n,
+        completion = await ctx.generate(self.messages(ctx, "value", **self.prompt_values(state)), n=n,
                                         temperature=self.temperature if n > 1 else 0.0, max_tokens=256)
         scores = [self.parse_value(text) for text in completion.texts]
         parsed = [s for s in scores if s is not None]
@@ -111,7 +116,7 @@ class LLMSearchConfig:
     async def _vote(self, ctx: RunContext, parent: Any, children: Sequence[Any]) -> list[Evaluation]:
         choices = "\n".join(f"Choice {i + 1}: {self.describe(c)}" for i, c in enumerate(children))
         n = max(self.n_evaluate, 1)
-        completion = await ctx.generate(render(self.task.prompt("vote"), **self.prompt_values(parent),
+        completion = await ctx.generate(self.messages(ctx, "vote", **self.prompt_values(parent),
                                                choices=choices), n=n,
                                         temperature=self.temperature if n > 1 else 0.0, max_tokens=384)
         votes: Counter[int] = Counter()
@@ -129,6 +134,6 @@ class LLMSearchConfig:
             return None
         values = {**self.prompt_values(path[0]), "attempt": "\n".join(self.describe(s) for s in path[1:]),
                   "feedback": "this path finished without solving the problem"}
-        completion = await ctx.generate(render(self.task.prompt("reflect"), **values), max_tokens=128)
+        completion = await ctx.generate(self.messages(ctx, "reflect", **values), max_tokens=128)
         text = completion.text.strip().splitlines()
         return text[0].strip() if text and text[0].strip() else None

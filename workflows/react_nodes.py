@@ -1,0 +1,324 @@
+"""ReAct's steps as node factories, so any graph can reuse them (as ``make_generate`` is reused):
+
+* ``make_reset``: the episode's first observation (``ctx.env.reset``, or the question for Python tools);
+* ``make_think``: the model writes ``Thought: …`` and ``Action: …`` (an action already taken in the same
+  situation is resampled, see ``workflows/react.py``);
+* ``make_act``: the action is checked against the admissible ones and played; what the environment answers
+  becomes the step's observation (a reply without an action, or an invalid one, gets an explanation
+  instead, and the episode goes on);
+* ``make_finish``: why the episode ended, and its answer.
+
+``ActingPrompt`` lays out the chat they share; ``step_limit`` is the loop's stopping rule.
+
+Example (ReAct without the memory bracket, wired by hand):
+    >>> import asyncio
+    >>> from langgraph.graph import END, START, StateGraph
+    >>> from agentkit.context import RunContext
+    >>> from agentkit.models.testing import ScriptedModel
+    >>> from agentkit.workflows.acting import Transcript
+    >>> from agentkit.workflows.tasks import get_task
+    >>> prompt, limit = ActingPrompt(get_task("qa"), Transcript()), step_limit(4, 2)
+    >>> graph = StateGraph(ReActState, context_schema=RunContext)
+    >>> for name, node in [("reset", make_reset()), ("think", make_think(prompt)), ("act", make_act()),
+    ...                    ("finish", make_finish(limit))]:
+    ...     _ = graph.add_node(name, node)
+    >>> _ = graph.add_edge(START, "reset").add_edge("reset", "think").add_edge("think", "act")
+    >>> _ = graph.add_conditional_edges("act", lambda s: "finish" if s.get("done") or limit(s) else "think")
+    >>> _ = graph.add_edge("finish", END)
+    >>> model = ScriptedModel(["Thought: add.\\nAction: calculator[2 + 3]", "Thought: done.\\nAction: finish[5]"])
+    >>> asyncio.run(graph.compile().ainvoke({"question": "2 + 3?"}, context=RunContext(model)))["answer"]
+    '5'
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, TypedDict
+
+from langgraph.runtime import Runtime
+
+from agentkit.context import RunContext
+from agentkit.envs.base import Env
+from agentkit.envs.tools import Tool, ToolEnv, calculator
+from agentkit.errors import ContextOverflowError, StructuredOutputError
+from agentkit.events import Action, Answer, Observation, Stopped, Thought
+from agentkit.models.base import Completion
+from agentkit.types import Message
+from agentkit.workflows.acting import Transcript, compact_actions, match_action, repeat_hint, stale_action
+from agentkit.workflows.guard import StopReason, guard
+from agentkit.workflows.nodes import task_messages
+from agentkit.workflows.tasks import Task
+
+__all__ = ["ActingPrompt", "ReActState", "Step", "make_act", "make_finish", "make_reset", "make_think",
+           "parse_reply", "step_limit"]
+
+_THOUGHT = re.compile(r"thought\s*:\s*(.*?)(?=\n\s*action\s*:|\Z)", re.IGNORECASE | re.DOTALL)
+_ACTION = re.compile(r"action\s*:\s*(.+)", re.IGNORECASE)
+_BARE_CALL = re.compile(r"^\s*([A-Za-z_]\w*\[.*\])\s*$", re.MULTILINE)
+
+Tools = Sequence[Tool]
+
+
+class Step(TypedDict):
+    thought: str
+    action: str | None
+    observation: str
+    valid: bool
+
+
+class ReActState(TypedDict, total=False):
+    question: str
+    task_id: str | None
+    task_type: str | None
+    opening: str
+    folded: int
+    admissible: list[str] | None
+    steps: list[Step]
+    parse_failures: int
+    done: bool
+    won: bool
+    reward: float
+    answer: str | None
+    error: str | None
+    stop_reason: StopReason
+    recalled: str
+    memory_ids: list[int]
+
+
+def parse_reply(text: str) -> tuple[str, str | None]:
+    """A reply's thought and action (``None`` when it has no recognisable action).
+
+    Example:
+        >>> parse_reply("Thought: add them.\\nAction: calculator[2 + 3]\\nObservation: 5")
+        ('add them.', 'calculator[2 + 3]')
+        >>> parse_reply("I think the answer is 5.")
+        ('I think the answer is 5.', None)
+    """
+    text = text.replace("**", "")
+    thought_match = _THOUGHT.search(text)
+    actions = _ACTION.findall(text)
+    action = actions[0].strip().strip("`").strip() if actions else None
+    if action is None and (bare := _BARE_CALL.findall(text)):
+        action = bare[-1].strip()
+    thought = thought_match.group(1).strip() if thought_match else text.split("Action")[0].strip()
+    return thought, action or None
+
+
+def _reply(completion: Completion, admissible: Sequence[str] | None) -> tuple[str, str | None]:
+    """The thought and action of a reply: the JSON fields when the reply was constrained (falling back to
+    the text when it was cut short), else the two lines, the action spelled as in ``admissible``."""
+    if completion.schema is not None:
+        try:
+            value = completion.json()
+            return str(value["thought"]).strip(), str(value["action"])
+        except StructuredOutputError:
+            pass
+    thought, action = parse_reply(completion.text)
+    if action is not None and admissible:
+        action = match_action(action, admissible) or action
+    return thought, action
+
+
+def _acting_env(ctx: RunContext, question: str, tools: Tools) -> Env | ToolEnv:
+    return ctx.env if ctx.env is not None else ToolEnv(tools, task=question)
+
+
+@dataclass(frozen=True, slots=True)
+class ActingPrompt:
+    """The chat an acting agent sees: the task's ``act`` (or ``act_json``, or ``react`` for tools)
+    template, one demonstration per task type, recalled memory in the first user turn, and the steps laid
+    out by ``transcript`` within its budget.
+
+    Attributes:
+        task: supplies the templates (a run's prompt overrides of them apply).
+        transcript: the layout of the steps (budget, digest of old steps).
+        demos: a worked example per task type, shown in the system prompt of episodes of that type.
+        constrained: replies are JSON whose action is grammar-constrained to the valid ones.
+        tools: the tools described when the run has no environment.
+    """
+
+    task: Task
+    transcript: Transcript
+    demos: Mapping[str, str] | None = None
+    constrained: bool = False
+    tools: Tools = (calculator,)
+
+    def head(self, state: ReActState, env: Any, ctx: RunContext) -> list[Message]:
+        """The system prompt and first user turn (fixed for the episode, so the KV cache is reused)."""
+        if isinstance(env, ToolEnv):
+            return task_messages(self.task, "react", ctx=ctx, actions=env.describe(), goal=state["question"],
+                                 observation=state.get("opening") or "")
+        demo = (self.demos or {}).get(state.get("task_type") or "", "")
+        demo = f"\nHere is a solved example of a similar task:\n{demo}\n" if demo else ""
+        chat = task_messages(self.task, "act_json" if self.constrained else "act", ctx=ctx, goal=state["question"],
+                             observation=state.get("opening") or "", demo=demo)
+        if recalled := state.get("recalled"):  # in the first user turn: the system prompt stays in the KV cache
+            chat[-1] = {**chat[-1], "content": f"From your memory of earlier tasks:\n{recalled}\n\n{chat[-1]['content']}"}
+        return chat
+
+    def messages(self, state: ReActState, env: Any, ctx: RunContext, *, budget_scale: float = 1.0,
+                 exclude: Collection[str] = ()) -> tuple[list[Message], int]:
+        """The whole chat (and the new fold point), the valid actions but ``exclude`` listed last."""
+        admissible = [a for a in state.get("admissible") or () if a not in exclude]
+        tail = f"Valid actions: {compact_actions(admissible)}" if admissible else ""
+        layout = self.transcript if budget_scale == 1.0 else replace(self.transcript,
+                                                                      budget=int(self.transcript.budget * budget_scale))
+        return layout.messages(self.head(state, env, ctx), state.get("steps", []), state.get("folded", 0), tail)
+
+    def schema(self, admissible: Sequence[str] | None, exclude: Collection[str]) -> dict[str, Any] | None:
+        """The JSON schema of a constrained reply (``None`` when replies are free text)."""
+        if not self.constrained or not admissible:
+            return None
+        actions = sorted(set(admissible) - set(exclude)) or sorted(set(admissible))
+        return {"type": "object", "properties": {"thought": {"type": "string"}, "action": {"enum": actions}},
+                "required": ["thought", "action"], "additionalProperties": False}
+
+
+def make_reset(*, tools: Tools = (calculator,), node: str = "reset"):
+    """A node starting the episode: ``ctx.env.reset(state["task_id"])``, or, with no environment, the tools
+    on ``state["question"]``; the opening observation and the admissible actions go into the state."""
+
+    async def reset(state: ReActState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+        ctx = runtime.context
+        if ctx.env is not None:
+            obs = await ctx.env.reset(state.get("task_id"))
+        else:
+            obs = await ToolEnv(tools).reset(state["question"])
+        if obs.text:
+            runtime.stream_writer(Observation(node, obs.text))
+        return {"question": obs.task or state.get("question", ""), "opening": obs.text,
+                "task_type": obs.info.task_type if obs.info else None, "admissible": obs.admissible,
+                "steps": [], "parse_failures": 0, "folded": 0, "done": False, "won": False, "reward": 0.0}
+
+    reset.__name__ = node
+    return reset
+
+
+def make_think(prompt: ActingPrompt, *, reply_tokens: int = 150, resamples: int = 2,
+               resample_temperature: float = 0.8, node: str = "think"):
+    """A node in which the model writes the next thought and action (a new step with an empty observation).
+
+    A context overflow is retried once on half the budget, then ends the episode with that reason; an
+    action already taken in the same situation is resampled up to ``resamples`` times at
+    ``resample_temperature``, left out of the valid actions and named in a note."""
+
+    @guard
+    async def think(state: ReActState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+        ctx, steps = runtime.context, state.get("steps", [])
+        env = _acting_env(ctx, state["question"], prompt.tools)
+        options: dict[str, Any] = {"stop": ["\nObservation", "Observation:"], "max_tokens": reply_tokens}
+        admissible = state.get("admissible")
+        for scale in (1.0, 0.5):
+            chat, folded = prompt.messages(state, env, ctx, budget_scale=scale)
+            try:
+                completion = await ctx.generate(chat, schema=prompt.schema(admissible, ()), **options)
+                break
+            except ContextOverflowError as e:
+                overflow = str(e)
+        else:
+            reason = f"context overflow even after folding old steps: {overflow}"
+            runtime.stream_writer(Stopped(reason))
+            return {"stop_reason": reason}
+        thought, action = _reply(completion, admissible)
+        tried: list[str] = []
+        for attempt in range(1, resamples + 1):
+            if action is None or not stale_action(steps, state.get("opening") or "", action):
+                break
+            tried.append(action)  # left out of the list, and named in a note
+            retry, _ = prompt.messages(state, env, ctx, budget_scale=scale, exclude=tried)
+            nudge = f"\n(You already did '{action}' in this situation and it did not help. Choose another action.)"
+            retry[-1] = {**retry[-1], "content": retry[-1]["content"] + nudge}
+            try:
+                completion = await ctx.generate(retry, temperature=resample_temperature, seed=attempt,
+                                                schema=prompt.schema(admissible, tried), **options)
+            except ContextOverflowError:
+                break
+            thought, action = _reply(completion, admissible)
+        runtime.stream_writer(Thought(node, thought))
+        step: Step = {"thought": thought, "action": action, "observation": "", "valid": action is not None}
+        return {"steps": [*steps, step], "folded": folded}
+
+    think.__name__ = node
+    return think
+
+
+def _repeats(steps: Sequence[Step]) -> int:
+    """How many times in a row the last action was taken."""
+    last, count = steps[-1]["action"], 0
+    for step in reversed(steps):
+        if step["action"] != last:
+            break
+        count += 1
+    return count
+
+
+def make_act(*, tools: Tools = (calculator,), constrained: bool = False, node: str = "act"):
+    """A node playing the last step's action and writing what came back as its observation: the
+    environment's answer (reward, done, won and the next admissible actions with it), or, for a reply
+    without an action or an inadmissible one, an explanation (``parse_failures`` counts the former)."""
+
+    async def act(state: ReActState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+        steps = [dict(s) for s in state["steps"]]
+        step = steps[-1]
+        update: dict[str, Any] = {"steps": steps}
+        admissible = state.get("admissible")
+        if step["action"] is None:
+            form = ('one JSON object {"thought": ..., "action": ...}' if constrained else
+                    "'Thought: ...' and then 'Action: ...'")
+            step["observation"] = f"Your reply had no action. Reply with {form} using one of the available actions."
+            update["parse_failures"] = state.get("parse_failures", 0) + 1
+        elif admissible and step["action"] not in admissible:
+            step["valid"] = False
+            step["observation"] = (f"Invalid action {step['action']!r}. Choose exactly one of: "
+                                   + compact_actions(admissible))
+            update["parse_failures"] = 0
+        else:
+            result = await _acting_env(runtime.context, state["question"], tools).step(step["action"])
+            step["observation"] = result.observation
+            step["valid"] = not (result.info.get("invalid") or result.observation.startswith("Invalid action"))
+            update.update(parse_failures=0, done=result.done, won=result.won,
+                          reward=state.get("reward", 0.0) + result.reward)
+            if result.admissible is not None:
+                update["admissible"] = result.admissible
+            if result.done:
+                update["answer"] = result.info.get("answer")
+        repeats = _repeats(steps)  # type: ignore[arg-type]
+        if repeats >= 3 and not update.get("done"):
+            step["observation"] += repeat_hint(repeats)
+        runtime.stream_writer(Action(node, step["action"] or "(none)", step["valid"]))
+        runtime.stream_writer(Observation(node, step["observation"]))
+        return update
+
+    act.__name__ = node
+    return act
+
+
+def step_limit(max_steps: int, max_parse_failures: int) -> Callable[[ReActState], str | None]:
+    """The loop's stopping rule: why an unfinished episode must stop now (``None``: it may go on)."""
+
+    def limit(state: ReActState) -> str | None:
+        if len(state.get("steps", [])) >= max_steps:
+            return f"step limit reached ({max_steps} steps)"
+        if state.get("parse_failures", 0) >= max_parse_failures:
+            return f"{max_parse_failures} replies in a row had no action"
+        return None
+
+    return limit
+
+
+def make_finish(limit: Callable[[ReActState], str | None], *, node: str = "finish"):
+    """A node closing the episode: the stop reason (``limit``'s, when it ended unfinished) and the answer."""
+
+    async def finish(state: ReActState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+        reason = state.get("stop_reason")
+        if not state.get("done") and not reason and (reason := limit(state)):
+            runtime.stream_writer(Stopped(reason))
+        answer = state.get("answer")
+        why = "" if answer is not None or state.get("won") else (reason or "the episode ended without an answer")
+        runtime.stream_writer(Answer(answer, why))
+        return {"answer": answer, "error": why or None, "stop_reason": reason}
+
+    finish.__name__ = node
+    return finish
