@@ -7,10 +7,10 @@ time; the code that needs one calls ``require`` where it needs it, and a missing
 Example:
     >>> require("json", what="This example", needs="the standard library", extra="python").dumps([1])
     '[1]'
-    >>> require("no_such_module", what="The frobnicator", needs="frob", extra="agentkit[frob]")
+    >>> require("no_frob", what="Frobbing", needs="frob", extra="frob")
     Traceback (most recent call last):
     ...
-    agentkit.errors.BackendUnavailableError: The frobnicator needs frob: pip install 'agentkit[frob]' (No module named 'no_such_module').
+    agentkit.errors.BackendUnavailableError: Frobbing needs frob: pip install 'frob' (No module named 'no_frob').
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ Example:
     >>> check_prompts({"cot": {"user": "Think hard."}})
     Traceback (most recent call last):
     ...
-    agentkit.errors.UserError: Prompt override 'cot' drops {question}, which the workflow fills; keep it (the packaged template uses: {question}).
+    agentkit.errors.UserError: Prompt override 'cot' drops {question}, which the workflow fills; keep it ...
 """
 
 from __future__ import annotations
@@ -67,7 +67,8 @@ def find_prompt(name: str) -> dict[str, str]:
     """The packaged prompt ``name``, from whichever package has it."""
     package = _names().get(name)
     if package is None:
-        raise UserError(f"There is no packaged prompt named {name!r} to override; prompts: {', '.join(sorted(_names()))}.")
+        raise UserError(f"There is no packaged prompt named {name!r} to override; prompts: "
+                        f"{', '.join(sorted(_names()))}.")
     return load_prompt(name, package)
 
 
@@ -78,7 +79,8 @@ def fields(template: Template) -> set[str]:
         try:
             parsed = list(string.Formatter().parse(text))
         except ValueError as e:
-            raise UserError(f"Template role {role!r} does not parse ({e}); write {{{{ and }}}} for literal braces.") from None
+            raise UserError(f"Template role {role!r} does not parse ({e}); write {{{{ and }}}} for literal "
+                            "braces.") from None
         names.update(name.split(".")[0].split("[")[0] for _, name, _, _ in parsed if name)
     return names
 

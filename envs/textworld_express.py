@@ -78,7 +78,7 @@ class TextWorldExpress(ThreadedEnv):
     def _engine(self) -> Any:
         if self._env is None:
             engine = require("textworld_express", what="TextWorldExpress", needs="its engine", extra="agentkit[envs]")
-            orjson = require("orjson", what="TextWorldExpress", needs="orjson", extra="agentkit[envs]")  # its own dependency
+            orjson = require("orjson", what="TextWorldExpress", needs="orjson", extra="agentkit[envs]")  # the engine's
             self._env = engine.TextWorldExpressEnv(envStepLimit=100_000)
             # Steps call the engine's JSON step directly: the library's ``step`` makes a second JVM round trip
             # per step (it re-fetches the task description, fixed for an episode) and copies every reply into

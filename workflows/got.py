@@ -75,7 +75,8 @@ def build(*, task: str | Task | None = None, k: int = 4, keep: int = 2, refine_r
         runtime.stream_writer(Thought(origin, text.strip()))
         thought: Candidate = {"text": text.strip(), "answer": task.extract(text), "origin": origin,
                               "id": len(state.get("thoughts", [])) + 1, "parents": [p["id"] for p in parents]}
-        runtime.stream_writer(Expand(origin, id=thought["id"], parent=thought["parents"][0], text=thought_label(thought),
+        runtime.stream_writer(Expand(origin, id=thought["id"], parent=thought["parents"][0],
+                                     text=thought_label(thought),
                                      sources=tuple(thought["parents"]) if len(parents) > 1 else ()))
         return {"candidates": [*state["candidates"], thought], "thoughts": [graph_entry(thought)]}
 

@@ -70,7 +70,8 @@ def make_recall(*, question: str = "question", opening: str = "opening", into: s
                                      task_type=state.get("task_type"), examples=examples, reflections=reflections,
                                      insights=insights, concepts=concepts)
         text, used = found.layout(budget)
-        items = tuple(RecalledItem(u.record.id, u.record.kind, u.score, u.tokens) for u in used if u.record.id is not None)
+        items = tuple(RecalledItem(u.record.id, u.record.kind, u.score, u.tokens)
+                      for u in used if u.record.id is not None)
         runtime.stream_writer(Recalled("recall", items, estimate_tokens(text) if text else 0, text))
         return {into: text}
 

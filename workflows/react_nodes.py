@@ -155,7 +155,8 @@ class ActingPrompt:
         chat = task_messages(self.task, "act_json" if self.constrained else "act", ctx=ctx, goal=state["question"],
                              observation=state.get("opening") or "", demo=demo)
         if recalled := state.get("recalled"):  # in the first user turn: the system prompt stays in the KV cache
-            chat[-1] = {**chat[-1], "content": f"From your memory of earlier tasks:\n{recalled}\n\n{chat[-1]['content']}"}
+            note = f"From your memory of earlier tasks:\n{recalled}\n\n"
+            chat[-1] = {**chat[-1], "content": note + chat[-1]["content"]}
         return chat
 
     def messages(self, state: ReActState, env: Any, ctx: RunContext, *, budget_scale: float = 1.0,

@@ -73,8 +73,8 @@ def build(*, task: str | Task | None = None, max_trials: int = 3, pass_score: fl
     @guard
     async def reflect(state: ReflexionState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         last = state["candidates"][-1]
-        messages = task_messages(task, "reflect", ctx=runtime.context, question=state["question"], numbers=state["question"],
-                                 attempt=last["text"], feedback=last.get("feedback", ""))
+        messages = task_messages(task, "reflect", ctx=runtime.context, question=state["question"],
+                                 numbers=state["question"], attempt=last["text"], feedback=last.get("feedback", ""))
         lesson = (await runtime.context.generate(messages, max_tokens=160)).text.strip()
         lesson = lesson or f"The answer {last['answer']!r} was wrong; try a different approach."
         runtime.stream_writer(Thought("reflect", lesson))

@@ -15,7 +15,8 @@ def test_every_import_contract_holds():
 def test_a_lazy_upward_import_or_a_circle_breaks_them():
     def sneak(root: Path) -> None:
         with open(root / "agentkit" / "limits.py", "a") as f:
-            f.write("\n\ndef _later():\n    from agentkit.workflows.registry import build_workflow\n    return build_workflow\n")
+            f.write("\n\ndef _later():\n    from agentkit.workflows.registry import build_workflow\n"
+                    "    return build_workflow\n")
         with open(root / "agentkit" / "workflows" / "tasks" / "base.py", "a") as f:
             f.write("\n\ndef _circle():\n    from agentkit.workflows.nodes import vote\n    return vote\n")
 

@@ -100,7 +100,8 @@ def build_search(task: Any, algorithm: Algorithm, *, stop_on_solution: bool = Tr
                                  "expanded": False, "children": []}]
         search = Search(tree)
         algorithm.start(search)
-        runtime.stream_writer(Expand("init", id=0, parent=None, text=world.describe(root), terminal=tree[0]["terminal"]))
+        runtime.stream_writer(Expand("init", id=0, parent=None, text=world.describe(root),
+                                     terminal=tree[0]["terminal"]))
         return {**plan(search, runtime, None), "reflections": [], "solution": None, "expansions": None}
 
     @guard
@@ -158,9 +159,9 @@ def build_search(task: Any, algorithm: Algorithm, *, stop_on_solution: bool = Tr
                                   "expanded": False, "children": []}
                 search.tree.append(node)
                 parent["children"].append(node["id"])
-                runtime.stream_writer(Expand("integrate", id=node["id"], parent=parent["id"], text=world.describe(c["state"]),
-                                             action=str(c["action"]), value=c["value"], reward=c["reward"],
-                                             terminal=c["terminal"]))
+                runtime.stream_writer(Expand("integrate", id=node["id"], parent=parent["id"],
+                                             text=world.describe(c["state"]), action=str(c["action"]),
+                                             value=c["value"], reward=c["reward"], terminal=c["terminal"]))
                 if solution is None and c["reward"] is not None and c["reward"] >= 1.0:
                     solution = node["id"]
         algorithm.update(search, expanded)
