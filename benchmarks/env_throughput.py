@@ -21,10 +21,10 @@ import statistics
 import tempfile
 import time
 
-from agentkit.context import RunContext
 from agentkit.envs.demos import play_expert
-from agentkit.envs.eval import EpisodeLog, evaluate
+from agentkit.envs.eval import EpisodeLog
 from agentkit.envs.textworld_express import TextWorldExpress
+from agentkit.experiments import AgentPlayer, play_episodes
 from agentkit.models.testing import ScriptedModel
 from agentkit.workflows import react
 
@@ -114,19 +114,15 @@ async def alfworld_rates(task_id: str, actions: list[str], games: int) -> tuple[
 
 
 async def eval_rate(model, k: int, episodes: int, max_steps: int) -> tuple[float, float]:
-    graph = react.build(max_steps=max_steps)
-
-    async def play(env, task_id):
-        state = await graph.ainvoke({"task_id": task_id}, context=RunContext(model, env=env))
-        return {"won": bool(state.get("won")), "steps": len(state["steps"])}
-
+    """The eval harness and the library's agent player (the path run_eval takes), events streamed."""
+    play = AgentPlayer(react.build(max_steps=max_steps), model)
     ids = [f"coin/{20000 + i}" for i in range(episodes)]
     with tempfile.TemporaryDirectory() as out:
         started = time.perf_counter()
-        records = await evaluate(lambda: TextWorldExpress(games=["coin"], episodes=episodes), ids, play,
-                                 EpisodeLog(out), concurrency=k)
+        records = await play_episodes(lambda: TextWorldExpress(games=["coin"], episodes=episodes), ids, play,
+                                      EpisodeLog(out), concurrency=k)
         seconds = time.perf_counter() - started
-    steps = sum(r["steps"] for r in records)
+    steps = sum(r.steps for r in records)
     return episodes / seconds, steps / seconds
 
 

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 from agentkit.errors import BackendUnavailableError, UserError
-from agentkit.options import literal, parse_pairs
-from agentkit.paths import default_memory
+from agentkit.options import parse_pairs
 
 __all__ = ["EVAL_EXAMPLES", "LEARN_EXAMPLES", "REPORT_EXAMPLES", "add_eval_arguments", "add_learn_arguments",
            "add_report_arguments", "eval_command", "learn_command", "report_command"]
@@ -88,13 +84,25 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-plot", dest="no_plot", action="store_true", help="tables only")
 
 
-def _config(args: argparse.Namespace, env_name: str, split: str, max_steps: int, tasks: list[str]) -> dict[str, Any]:
+#: EvalConfig's fields by the flags that set them, so its errors read as this command's.
+FLAGS = {"env": "--env", "split": "--split", "env_options": "--env-option", "tasks": "--tasks", "limit": "--limit",
+         "per_type": "--per-type", "policy": "--policy", "workflow": "--workflow", "options": "--option",
+         "model": "--model", "temperature": "--temperature", "max_steps": "--max-steps",
+         "concurrency": "--concurrency", "memory": "--memory", "frozen": "--frozen", "embedder": "--embedder",
+         "demos": "--demos", "distill_every": "--distill-every"}
+
+
+def _config(args: argparse.Namespace, *, learning: bool) -> Any:
+    from agentkit.experiments import EvalConfig
+
     agent = args.policy == "agent"
-    return {"env": env_name, "split": split, "env_options": parse_pairs(args.env_option, "--env-option"),
-            "policy": args.policy, "workflow": args.workflow if agent else None,
-            "options": parse_pairs(args.option, "--option") if agent else {}, "model": args.model if agent else None,
-            "max_steps": max_steps, "demos": args.demos and agent, "temperature": args.temperature,
-            "concurrency": args.concurrency, "tasks": tasks, "memory": args.memory, "frozen": args.frozen}
+    return EvalConfig(
+        env=args.env, split=args.split, env_options=parse_pairs(args.env_option, "--env-option"), tasks=args.tasks,
+        limit=args.limit, per_type=args.per_type, policy=args.policy, workflow=args.workflow if agent else None,
+        options=parse_pairs(args.option, "--option") if agent else {}, model=args.model if agent else None,
+        temperature=args.temperature, max_steps=args.max_steps, concurrency=args.concurrency, memory=args.memory,
+        frozen=args.frozen, embedder=args.embedder, demos=args.demos and agent, learn=learning,
+        distill_every=getattr(args, "distill_every", None), reflect=getattr(args, "reflect", True))
 
 
 def _console() -> Any:
@@ -112,199 +120,97 @@ async def eval_command(args: argparse.Namespace) -> int:
 async def learn_command(args: argparse.Namespace) -> int:
     if args.frozen:
         raise UserError("learn writes to the memory; drop --frozen (use `agentkit eval --frozen` to evaluate).")
-    args.memory = args.memory or str(default_memory())
     return await _evaluate(args, learning=True)
 
 
 async def _evaluate(args: argparse.Namespace, *, learning: bool) -> int:
-    from agentkit.envs.eval import EpisodeLog, select_tasks
-    from agentkit.envs.registry import make_env, options_of, resolve
+    """Parse the flags into an EvalConfig, run it with a live view, then show the table and the plot."""
+    from agentkit.experiments import ConfigError, run_eval
 
     console = _console()
-    env_name, spec = resolve(args.env)
-    split = args.split or (spec.demo_split or spec.default_split if learning else spec.default_split)
-    env_options = parse_pairs(args.env_option, "--env-option")
-    if args.policy == "expert" and "expert" in options_of(env_name):
-        env_options.setdefault("expert", "planner")
-    every = getattr(args, "distill_every", None)
-    for flag, value in (("--concurrency", args.concurrency), ("--limit", args.limit), ("--per-type", args.per_type),
-                        ("--max-steps", args.max_steps), ("--distill-every", every)):
-        if value is not None and value < 1:
-            raise UserError(f"{flag} must be at least 1, not {value}.")
-    if args.frozen and not args.memory:
-        raise UserError("--frozen needs --memory PATH (the memory to read).")
-    probe = make_env(env_name, split, **env_options)
+    view = _EvalView(console)
     try:
-        tasks = select_tasks(probe, limit=args.limit, per_type=args.per_type, tasks=args.tasks)
+        config = _config(args, learning=learning)
+        result = await run_eval(config, out=args.out, resume=args.resume, on_record=view.record,
+                                on_event=view.event)
+    except ConfigError as e:
+        raise e.named(FLAGS) from None
     finally:
-        await probe.close()
-    if not tasks:
-        raise UserError(f"No episodes selected from {env_name} {split}; check --tasks/--limit/--per-type.")
-    max_steps = args.max_steps or spec.max_steps
-    config = _config(args, env_name, split, max_steps, tasks)
-    policy = args.workflow if args.policy == "agent" else "expert"
-    prefix = f"learn-{env_name}" if learning else env_name
-    out = Path(args.out or f"runs/{prefix}-{split}-{policy}-{time.strftime('%Y%m%d-%H%M%S')}")
-    log = EpisodeLog(out)
-    done = log.start(config, resume=args.resume)
-    async with _Player(args, config, env_name, out) as play:
-        play.open_memory()
-        if args.policy == "agent":
-            await play.prepare(console, env_name, spec.demo_split, env_options)
-        console.print(f"[dim]{env_name} {split} · {policy}{play.model_note} · {len(tasks)} episodes "
-                      f"({len(done)} already done) · concurrency {args.concurrency} · {out}{play.memory_note}[/]",
-                      highlight=False)
-        chunks = [tasks[i:i + every] for i in range(0, len(tasks), every)] if learning and every else [tasks]
-        for chunk in chunks:
-            before = log.load()
-            after = await _run_with_progress(console, lambda: make_env(env_name, split, **env_options), chunk, play,
-                                             log, args.concurrency, before)
-            if learning and len(after) > len(before):  # a resumed run does not distil finished chunks again
-                await play.distill(console, env_name)
-    wanted = set(tasks)
-    records = [r for r in log.load() if r["task_id"] in wanted]
-    _render(console, {out.name: records}, None if not args.plot else out / "success.png", title=str(out))
+        view.close()
+    records = [r.to_json() for r in result.records]
+    _render(console, {result.out.name: records}, None if not args.plot else result.out / "success.png",
+            title=str(result.out))
     return 0
 
 
-async def _run_with_progress(console: Any, make: Any, tasks: list[str], play: Any, log: Any, concurrency: int,
-                             done: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+class _EvalView:
+    """The terminal's view of a run: a spinner during each phase, the run's header, a progress bar with one
+    line per finished episode, the distillation's summary."""
 
-    from agentkit.envs.eval import evaluate
+    def __init__(self, console: Any) -> None:
+        self.console = console
+        self.status: Any = None
+        self.progress: Any = None
+        self.bar: Any = None
+        self.total = self.finished = self.won = 0
 
-    finished = [r for r in done if r["task_id"] in set(tasks)]
-    won = sum(bool(r.get("won")) for r in finished)
-    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
-               TimeElapsedColumn()]
+    def event(self, task_id: str | None, event: Any) -> None:
+        from rich.markup import escape
 
-    def rate(won: int, total: int) -> str:
-        return f"won {won}/{total} ({won / total:.0%})" if total else "won -"
+        from agentkit.events import describe
+        from agentkit.experiments import Distilled, EpisodeStarted, Phase, PhaseDone, RunStarted
 
-    with Progress(*columns, console=console, transient=False) as progress:
-        bar = progress.add_task("episodes", total=len(tasks), completed=len(finished), rate=rate(won, len(finished)))
-        counts = {"won": won, "total": len(finished)}
+        match event:
+            case Phase(text=text):
+                self._stop_progress()
+                self.status = self.console.status(escape(text))
+                self.status.start()
+            case PhaseDone():
+                self._stop_status()
+            case Distilled():
+                self.console.print(f"[dim]{escape(describe(event))}[/]", highlight=False)
+            case RunStarted():
+                self.total, self.finished, self.won = event.episodes, event.finished, event.won
+                self.console.print(f"[dim]{escape(describe(event))}[/]", highlight=False)
+                self._start_progress()
+            case EpisodeStarted() if self.progress is None:
+                self._start_progress()
 
-        def on_record(record: dict[str, Any]) -> None:
-            counts["won"] += bool(record.get("won"))
-            counts["total"] += 1
-            mark = "[red]error[/]" if record.get("error") else "[green]won[/]" if record.get("won") else "lost"
-            progress.console.print(f"  {record['task_id']}: {mark} in {record.get('steps', 0)} steps, "
-                                   f"{record.get('seconds', 0):.0f} s", highlight=False)
-            progress.update(bar, advance=1, rate=rate(counts["won"], counts["total"]))
+    def record(self, record: Any) -> None:
+        self.finished += 1
+        self.won += bool(record.won)
+        mark = "[red]error[/]" if record.error else "[green]won[/]" if record.won else "lost"
+        printer = self.progress.console if self.progress is not None else self.console
+        printer.print(f"  {record.task_id}: {mark} in {record.steps} steps, {record.seconds:.0f} s", highlight=False)
+        if self.progress is not None:
+            self.progress.update(self.bar, completed=self.finished, rate=self._rate())
 
-        return await evaluate(make, tasks, play, log, concurrency=concurrency, on_record=on_record)
+    def _rate(self) -> str:
+        return f"won {self.won}/{self.finished} ({self.won / self.finished:.0%})" if self.finished else "won -"
 
+    def _start_progress(self) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-class _Player:
-    """Plays one episode: the workflow on the model (``--policy agent``) or the reference policy."""
+        self._stop_status()
+        columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TextColumn("{task.fields[rate]}"), TimeElapsedColumn()]
+        self.progress = Progress(*columns, console=self.console, transient=False)
+        self.bar = self.progress.add_task("episodes", total=self.total, completed=self.finished, rate=self._rate())
+        self.progress.start()
 
-    def __init__(self, args: argparse.Namespace, config: dict[str, Any], env_name: str, out: Path) -> None:
-        self.args, self.config, self.env_name, self.out = args, config, env_name, out
-        self.model: Any = None
-        self.graph: Any = None
-        self.memory: Any = None
-        self.model_note = self.memory_note = ""
+    def _stop_progress(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None
 
-    async def __aenter__(self) -> _Player:
-        return self
+    def _stop_status(self) -> None:
+        if self.status is not None:
+            self.status.stop()
+            self.status = None
 
-    async def __aexit__(self, *exc: Any) -> None:
-        if self.model is not None:
-            await self.model.aclose()
-        if self.memory is not None:
-            self.memory.close()
-
-    def open_memory(self) -> None:
-        if not self.args.memory:
-            return
-        from agentkit.memory.experience import Memory
-
-        self.memory = Memory(self.args.memory, embedder=self.args.embedder, frozen=self.args.frozen)
-        counts = self.memory.store.count()
-        self.memory_note = f" · memory {self.args.memory} ({counts} records{', read-only' if self.args.frozen else ''})"
-
-    async def distill(self, console: Any, env_name: str) -> None:
-        """After learning episodes: concepts from where things were seen, and (with a model) insights."""
-        from agentkit.memory import distill
-
-        with console.status("Distilling the memory…"):
-            concepts = await asyncio.to_thread(distill.location_concepts, self.memory, env=env_name)
-            counts: dict[str, int] = {}
-            if self.model is not None:
-                counts = await distill.distill_insights(self.memory, self.model, env=env_name)
-                concepts += len(await distill.distill_concepts(self.memory, self.model, env=env_name))
-        done = ", ".join(f"{v} {k}" for k, v in counts.items() if v) or "no insight changes"
-        console.print(f"[dim]memory: {concepts} concepts written; insights: {done}[/]", highlight=False)
-
-    async def prepare(self, console: Any, env_name: str, demo_split: str | None, env_options: dict[str, Any]
-                      ) -> None:
-        from agentkit.models.registry import load_model
-        from agentkit.workflows.registry import build_workflow
-
-        options: dict[str, Any] = {"max_steps": self.config["max_steps"]}
-        for key, value in self.config["options"].items():
-            options[key] = literal(value)
-        if self.config["demos"] and demo_split is not None:
-            options["demos"] = await self._demos(console, env_name, demo_split, env_options)
-        if "reflect" in self.args and not self.args.reflect:
-            options["reflect"] = False
-        self.graph = build_workflow(self.args.workflow, **options)
-        self.model = load_model(self.args.model)
-        with console.status(f"Loading {self.model.name}…"):
-            await self.model.load()
-        self.model_note = f" · model {self.model.name}"
-
-    async def _demos(self, console: Any, env_name: str, split: str, env_options: dict[str, Any]) -> dict[str, str]:
-        from agentkit.envs.demos import expert_demos
-        from agentkit.envs.registry import make_env, options_of
-
-        path = self.out / "demos.json"
-        if path.exists():
-            return json.loads(path.read_text())
-        options = dict(env_options)
-        if "expert" in options_of(env_name):  # the explorer: its demos search as the agent must (and fast)
-            options.setdefault("expert", "handcoded")
-        env = make_env(env_name, split, **options)
-        try:
-            with console.status(f"Playing the expert on {env_name} {split} for demonstrations…"):
-                demos = await expert_demos(env)
-        finally:
-            await env.close()
-        path.write_text(json.dumps(demos, indent=1))
-        return demos
-
-    async def __call__(self, env: Any, task_id: str) -> dict[str, Any]:
-        if self.graph is None:
-            return await self._expert(env, task_id)
-        from agentkit.context import RunContext
-
-        ctx = RunContext(self.model, temperature=self.args.temperature, env=env, memory=self.memory)
-        state = await self.graph.ainvoke({"task_id": task_id}, context=ctx)
-        usage = ctx.spent
-        steps = state.get("steps", [])
-        return {"task": state.get("question"), "opening": state.get("opening"), "won": bool(state.get("won")), "reward": state.get("reward", 0.0),
-                "steps": len(steps), "stop_reason": state.get("stop_reason"), "calls": usage.calls,
-                "tokens": {"prompt": usage.prompt_tokens, "cached": usage.cached_tokens,
-                           "completion": usage.completion_tokens, "total": usage.total_tokens},
-                "model": self.model.name, "workflow": self.args.workflow, "memory_ids": state.get("memory_ids"),
-                "trajectory": [{"thought": s["thought"], "action": s["action"], "observation": s["observation"],
-                                "valid": s["valid"]} for s in steps]}
-
-    async def _expert(self, env: Any, task_id: str) -> dict[str, Any]:
-        from agentkit.envs.demos import run_expert
-
-        run = await run_expert(env, task_id, max_steps=self.config["max_steps"])
-        record = {"task": run.task, "won": run.won, "reward": 1.0 if run.won else 0.0, "steps": len(run.steps),
-                  "policy": "expert", "transcript": run.transcript}
-        if self.memory is not None and not self.memory.frozen:
-            from agentkit.memory.records import TrajectoryRecord
-
-            trajectory = TrajectoryRecord(task=run.task, opening=run.opening, env=env.name, task_type=env.task_type(task_id),
-                                          task_id=task_id, steps=run.steps, won=run.won, reward=record["reward"],
-                                          workflow="expert", source="expert")
-            record["memory_ids"] = [await self.memory.aadd(trajectory)]
-        return record
+    def close(self) -> None:
+        self._stop_progress()
+        self._stop_status()
 
 
 def _load_run(path: str) -> tuple[str, list[dict[str, Any]]]:

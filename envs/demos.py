@@ -21,10 +21,12 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from agentkit.envs.base import ThreadedEnv
+from agentkit.events import Action, Observation
 
 __all__ = ["ExpertRun", "expert_demos", "play_expert", "run_expert"]
 
@@ -46,12 +48,18 @@ class ExpertRun:
         return "\n".join(lines)
 
 
-async def run_expert(env: ThreadedEnv, task_id: str, *, max_steps: int = 100) -> ExpertRun:
-    """Play the reference policy on ``task_id``."""
+async def run_expert(env: ThreadedEnv, task_id: str, *, max_steps: int = 100,
+                     on_event: Callable[[Any], None] | None = None) -> ExpertRun:
+    """Play the reference policy on ``task_id``; ``on_event`` sees each ``Action`` and ``Observation`` as
+    it happens."""
+    emit = on_event or (lambda event: None)
     obs = await env.reset(task_id)
+    emit(Observation("reset", obs.text))
     run = ExpertRun(obs.task, obs.text)
     while len(run.steps) < max_steps and (action := await env.expert_action()) is not None:
         result = await env.step(action)
+        emit(Action("expert", action))
+        emit(Observation("expert", result.observation))
         run.steps.append({"action": action, "observation": result.observation})
         if result.done:
             run.won = result.won

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, get_type_hints
 
@@ -16,26 +17,30 @@ from agentkit.envs.base import ThreadedEnv
 from agentkit.errors import UserError
 from agentkit.options import convert_option
 
-__all__ = ["ENVS", "EnvSpec", "env_class", "make_env", "options_of", "resolve"]
+__all__ = ["ENVS", "EnvSpec", "check_split", "convert_options", "env_class", "make_env", "options_of", "resolve"]
 
 
 @dataclass(frozen=True, slots=True)
 class EnvSpec:
     """How to make one environment: its class, default split, the split demonstrations are played on (``None``:
-    it has no reference policy) and its step cap."""
+    it has no reference policy), its step cap, its splits and other names they go by."""
 
     module: str
     cls: str
     default_split: str
     demo_split: str | None
     max_steps: int
+    splits: tuple[str, ...] = ("train", "dev", "test")
+    split_aliases: tuple[str, ...] = ()
 
 
 ENVS = {
-    "alfworld": EnvSpec("agentkit.envs.alfworld", "AlfWorld", "eval_in_distribution", "train", 50),
+    "alfworld": EnvSpec("agentkit.envs.alfworld", "AlfWorld", "eval_in_distribution", "train", 50,
+                        ("train", "eval_in_distribution", "eval_out_of_distribution"),
+                        ("valid_seen", "valid_unseen", "valid_train")),
     "textworld_express": EnvSpec("agentkit.envs.textworld_express", "TextWorldExpress", "test", "train", 50),
     "scienceworld": EnvSpec("agentkit.envs.scienceworld", "ScienceWorld", "test", "train", 60),
-    "webshop": EnvSpec("agentkit.envs.webshop.adapter", "WebShop", "test", None, 15),
+    "webshop": EnvSpec("agentkit.envs.webshop.adapter", "WebShop", "test", None, 15, ("test", "dev", "train")),
 }
 _ALIASES = {"twx": "textworld_express", "textworld-express": "textworld_express", "sciworld": "scienceworld",
             "alfred": "alfworld"}
@@ -61,12 +66,26 @@ def options_of(name: str) -> list[str]:
                   if v.kind in (v.POSITIONAL_OR_KEYWORD, v.KEYWORD_ONLY) and p not in ("self", "split"))
 
 
-def make_env(name: str, split: str | None = None, **options: Any) -> ThreadedEnv:
-    """A new environment ``name`` on ``split`` (its default when ``None``)."""
+def check_split(name: str, split: str) -> None:
+    """Refuse a split environment ``name`` does not have, naming those it has."""
     key, spec = resolve(name)
-    cls, accepted = env_class(key), options_of(key)
+    if split not in spec.splits and split not in spec.split_aliases:
+        raise UserError(f"Unknown {key} split {split!r}; use one of: {', '.join(spec.splits)}.")
+
+
+def convert_options(name: str, options: Mapping[str, Any]) -> dict[str, Any]:
+    """``options`` for environment ``name`` as its constructor takes them (strings converted by annotation);
+    an option it does not take, or a value that does not convert, is a ``UserError`` saying which."""
+    key = resolve(name)[0]
+    accepted = options_of(key)
     unknown = sorted(set(options) - set(accepted))
     if unknown:
         raise UserError(f"Environment {key} has no option {', '.join(unknown)}; it takes: {', '.join(accepted)}.")
-    hints = get_type_hints(cls.__init__)
-    return cls(split=split or spec.default_split, **{k: convert_option(v, hints.get(k), k) for k, v in options.items()})
+    hints = get_type_hints(env_class(key).__init__)
+    return {k: convert_option(v, hints.get(k), k) for k, v in options.items()}
+
+
+def make_env(name: str, split: str | None = None, **options: Any) -> ThreadedEnv:
+    """A new environment ``name`` on ``split`` (its default when ``None``)."""
+    key, spec = resolve(name)
+    return env_class(key)(split=split or spec.default_split, **convert_options(key, options))

@@ -32,11 +32,11 @@ from typing import Any
 from agentkit.errors import UserError
 from agentkit.memory.embed import Embedder, load_embedder
 from agentkit.memory.index import HNSW_THRESHOLD, VectorIndex
-from agentkit.memory.records import KINDS, Concept, Insight, Record, Reflection, TrajectoryRecord, record_class
+from agentkit.memory.records import KINDS, Concept, Insight, Record, Reflection, record_class
 from agentkit.memory.retrieve import PromptContext
 from agentkit.memory.store import open_store
 
-__all__ = ["Memory", "trajectory_from_episode"]
+__all__ = ["Memory"]
 
 log = logging.getLogger(__name__)
 
@@ -324,14 +324,3 @@ class Memory:
         for record_id in doomed:
             self.store.delete(record_id)
         return len(doomed)
-
-
-def trajectory_from_episode(record: dict[str, Any], *, source: str = "agent") -> TrajectoryRecord:
-    """A memory trajectory from an eval harness record (one line of ``episodes.jsonl``)."""
-    return TrajectoryRecord(task=record.get("task") or record["task_id"], opening=record.get("opening") or "",
-                            env=record.get("env", ""),
-                            task_type=record.get("task_type") or "", task_id=record["task_id"],
-                            steps=list(record.get("trajectory") or []), won=bool(record.get("won")),
-                            reward=float(record.get("reward") or 0.0), model=record.get("model") or "",
-                            workflow=record.get("workflow") or "", source=source,
-                            seconds=float(record.get("seconds") or 0.0))

@@ -8,7 +8,7 @@ context schema is ``RunContext`` (see ``cot.build`` and ``examples/`` for the sh
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from langgraph.graph.state import CompiledStateGraph
@@ -16,7 +16,7 @@ from langgraph.graph.state import CompiledStateGraph
 from agentkit.errors import UserError
 from agentkit.plugins import load_object
 
-__all__ = ["WORKFLOWS", "build_workflow", "get_builder"]
+__all__ = ["WORKFLOWS", "build_workflow", "check_options", "get_builder"]
 
 Builder = Callable[..., CompiledStateGraph]
 
@@ -49,6 +49,19 @@ def get_builder(name: str) -> Builder:
     return builder
 
 
+def check_options(name: str, options: Iterable[str]) -> None:
+    """Refuse option names workflow ``name``'s builder does not take, listing those it takes (the builder's
+    signature is the schema)."""
+    params = inspect.signature(get_builder(name)).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return
+    unknown = sorted(set(options) - set(params))
+    if unknown:
+        takes = ", ".join(p for p in params if p != "checkpointer") or "no options"
+        flags = ", ".join("--" + u.replace("_", "-") for u in unknown)
+        raise UserError(f"Workflow {name!r} does not take {flags}. It takes: {takes}.")
+
+
 def build_workflow(name: str, **options: Any) -> CompiledStateGraph:
     """Build workflow ``name`` with ``options``; options it does not take are refused with the ones it does.
 
@@ -60,13 +73,7 @@ def build_workflow(name: str, **options: Any) -> CompiledStateGraph:
     """
     builder = get_builder(name)
     given = {k: v for k, v in options.items() if v is not None}
-    params = inspect.signature(builder).parameters
-    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        unknown = sorted(set(given) - set(params))
-        if unknown:
-            takes = ", ".join(p for p in params if p != "checkpointer") or "no options"
-            flags = ", ".join("--" + u.replace("_", "-") for u in unknown)
-            raise UserError(f"Workflow {name!r} does not take {flags}. It takes: {takes}.")
+    check_options(name, given)
     graph = builder(**given)
     if not hasattr(graph, "astream"):
         raise UserError(f"Workflow {name!r}'s builder returned {type(graph).__name__}, not a compiled graph; "

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from agentkit.envs.demos import play_expert
-from agentkit.envs.eval import EpisodeLog, evaluate, select_tasks
+from agentkit.envs.eval import EpisodeLog, select_tasks
+from agentkit.experiments import EpisodeRecord, ExpertPlayer, play_episodes
 
 pytestmark = [pytest.mark.envs]
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,19 +41,15 @@ def monkeypatch_module():
         yield mp
 
 
-async def _expert(env, task_id, max_steps=100):
-    return {"won": (await play_expert(env, task_id, max_steps=max_steps))[1]}
-
-
 @pytest.mark.slow
 @pytest.mark.timeout(1800)  # about 7 minutes on 2 idle cores
 def test_the_planner_expert_wins_all_140_valid_seen_games_through_the_adapter(alfworld_data, tmp_path):
     from agentkit.envs.alfworld import AlfWorld
 
     ids = AlfWorld().task_ids()
-    records = asyncio.run(evaluate(lambda: AlfWorld(expert="planner"), ids, _expert, EpisodeLog(tmp_path),
-                                   concurrency=2))
-    lost = [r["task_id"] for r in records if not r["won"]]
+    records = asyncio.run(play_episodes(lambda: AlfWorld(expert="planner"), ids, ExpertPlayer(), EpisodeLog(tmp_path),
+                                        concurrency=2))
+    lost = [r.task_id for r in records if not r.won]
     assert len(ids) == 140 and len(records) == 140 and lost == []
 
 
@@ -63,9 +60,9 @@ def test_the_hand_coded_expert_plays_the_games_in_their_own_wording(alfworld_dat
     from agentkit.envs.alfworld import AlfWorld
 
     ids = select_tasks(AlfWorld("train"), per_type=1)
-    records = asyncio.run(evaluate(lambda: AlfWorld("train", expert="handcoded"), ids,
-                                   lambda env, task_id: _expert(env, task_id, max_steps=60), EpisodeLog(tmp_path)))
-    lost = [r["task_type"] for r in records if not r["won"]]
+    records = asyncio.run(play_episodes(lambda: AlfWorld("train", expert="handcoded"), ids,
+                                        ExpertPlayer(max_steps=60), EpisodeLog(tmp_path)))
+    lost = [r.task_type for r in records if not r.won]
     assert len(records) == 6 and set(lost) <= {"pick_two_obj_and_place"}  # that one it sometimes loses in 60
 
 
@@ -103,7 +100,6 @@ def test_alfworld_adapter_metadata_invalid_actions_and_old_put_wording(alfworld_
 def test_a_killed_alfworld_engine_is_an_error_record_and_the_eval_goes_on(alfworld_data, tmp_path):
     from agentkit.envs.alfworld import AlfWorld
 
-
     ids = AlfWorld().task_ids()[:3]
 
     async def play(env, task_id):
@@ -111,12 +107,12 @@ def test_a_killed_alfworld_engine_is_an_error_record_and_the_eval_goes_on(alfwor
         if task_id == ids[1]:
             os.kill(env._engine._process.pid, signal.SIGKILL)
         await env.step("look")
-        return {"won": False}
+        return EpisodeRecord(task_id=task_id)
 
-    records = asyncio.run(evaluate(AlfWorld, ids, play, EpisodeLog(tmp_path)))
-    by_id = {r["task_id"]: r for r in records}
-    assert "process died" in by_id[ids[1]]["error"]
-    assert by_id[ids[0]]["error"] is None and by_id[ids[2]]["error"] is None
+    records = asyncio.run(play_episodes(AlfWorld, ids, play, EpisodeLog(tmp_path)))
+    by_id = {r.task_id: r for r in records}
+    assert "process died" in by_id[ids[1]].error
+    assert by_id[ids[0]].error is None and by_id[ids[2]].error is None
 
 
 def test_kill_9_during_agentkit_eval_then_resume(alfworld_data, tmp_path):

@@ -10,7 +10,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 HEAVY = ["torch", "faiss", "llama_cpp", "vllm", "litellm", "textual", "openai", "sentence_transformers"]
 FOLDERS = {"agentkit": "agentkit", "memory": "agentkit/memory", "workflows": "agentkit/workflows",
-           "envs": "agentkit/envs", "cli": "agentkit/cli", "tui": "agentkit/tui"}
+           "envs": "agentkit/envs", "experiments": "agentkit/experiments", "cli": "agentkit/cli", "tui": "agentkit/tui"}
 
 # Run in a fresh interpreter in which the heavy optional packages cannot be imported at all, as on a bare
 # install: importing agentkit and its light modules must still work and must not try to load them.
@@ -23,7 +23,7 @@ class Blocker(importlib.abc.MetaPathFinder):
             raise ModuleNotFoundError(f"No module named {{name!r}} (blocked: bare install)")
 sys.meta_path.insert(0, Blocker())
 import agentkit, agentkit.models, agentkit.models.registry, agentkit.models.llamacpp, agentkit.models.vllm
-import agentkit.models.openai_compat, agentkit.models.litellm, agentkit.cli
+import agentkit.models.openai_compat, agentkit.models.litellm, agentkit.cli, agentkit.experiments
 import agentkit.memory, agentkit.envs, agentkit.tui, agentkit.workflows.cot, agentkit.runtime, agentkit.envs.tools
 from agentkit.workflows.registry import WORKFLOWS, build_workflow
 for name in WORKFLOWS: build_workflow(name)
@@ -39,7 +39,8 @@ print("loaded:", sorted(m for m in sys.modules if m.split(".")[0] in HEAVY))
 
 
 def test_import_agentkit_loads_no_heavy_package():
-    code = "import sys, agentkit, agentkit.cli; print(sorted({m.split('.')[0] for m in sys.modules} & set(%r)))"
+    code = ("import sys, agentkit, agentkit.cli, agentkit.experiments; "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & set(%r)))")
     out = subprocess.run([sys.executable, "-c", code % HEAVY], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 

@@ -13,8 +13,8 @@ class Coin(ThreadedEnv):
     name = "coin"
     split = "test"
 
-    def __init__(self, n: int = 6, delay: float = 0.0) -> None:
-        self.n, self.delay = n, delay
+    def __init__(self, n: int = 6, delay: float = 0.0, split: str = "test") -> None:
+        self.n, self.delay, self.split = n, delay, split
         self.closed = False
         super().__init__()
 

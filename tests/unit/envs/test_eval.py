@@ -1,91 +1,12 @@
 import asyncio
-import json
-import os
-import signal
-import subprocess
-import sys
 import threading
-import time
-from pathlib import Path
 
 import pytest
 
-from agentkit.envs.eval import EpisodeLog, evaluate, select_tasks
+from agentkit.envs.eval import EpisodeLog, select_tasks
 from agentkit.envs.base import EnvCrashed
-from agentkit.errors import ModelServerError, UserError
+from agentkit.errors import UserError
 from tests.unit.envs.fakes import Coin
-
-
-async def greedy(env, task_id):
-    await env.reset(task_id)
-    result = await env.step("take coin")
-    return {"won": result.won, "reward": result.reward, "steps": 1}
-
-
-def test_runs_every_episode_once_with_k_workers_and_closes_their_environments(tmp_path):
-    made = []
-
-    def make():
-        made.append(Coin())
-        return made[-1]
-
-    log = EpisodeLog(tmp_path)
-    records = asyncio.run(evaluate(make, [f"t{i}" for i in range(6)], greedy, log, concurrency=3))
-    assert sorted(r["task_id"] for r in records) == [f"t{i}" for i in range(6)]
-    assert len(made) == 3 and all(env.closed for env in made)
-    lines = log.path.read_text().splitlines()
-    assert len(lines) == 6 and all(json.loads(x)["won"] and json.loads(x)["seconds"] >= 0 for x in lines)
-
-
-def test_a_crashing_environment_is_an_error_record_and_the_eval_goes_on(tmp_path):
-    made = []
-
-    def make():
-        made.append(Coin())
-        return made[-1]
-
-    records = asyncio.run(evaluate(make, ["t0", "crash1", "t2"], greedy, EpisodeLog(tmp_path)))
-    by_id = {r["task_id"]: r for r in records}
-    assert "engine segfault" in by_id["crash1"]["error"] and not by_id["crash1"]["won"]
-    assert by_id["t0"]["won"] and by_id["t2"]["won"] and by_id["t2"]["error"] is None
-    assert len(made) == 2 and made[0].closed  # the crashed simulator was replaced
-
-
-def test_an_agent_bug_is_recorded_but_an_unreachable_model_stops_the_eval(tmp_path):
-    async def buggy(env, task_id):
-        if task_id == "t1":
-            raise KeyError("oops")
-        return await greedy(env, task_id)
-
-    records = asyncio.run(evaluate(Coin, ["t0", "t1", "t2"], buggy, EpisodeLog(tmp_path / "a")))
-    assert [r["error"] for r in sorted(records, key=lambda r: r["task_id"])] == [None, "KeyError: 'oops'", None]
-
-    async def down(env, task_id):
-        if task_id == "t1":
-            raise ModelServerError("server gone")
-        return await greedy(env, task_id)
-
-    log = EpisodeLog(tmp_path / "b")
-    with pytest.raises(ModelServerError):
-        asyncio.run(evaluate(Coin, ["t0", "t1", "t2"], down, log))
-    assert "t1" not in {r["task_id"] for r in log.load()}  # not recorded, so a resume plays it
-
-
-def test_resume_skips_finished_episodes_and_drops_a_torn_last_line(tmp_path):
-    log = EpisodeLog(tmp_path)
-    asyncio.run(evaluate(Coin, ["t0", "t1"], greedy, log))
-    with open(log.path, "ab") as f:
-        f.write(b'{"task_id": "t2", "won": tr')  # killed mid-write
-    assert [r["task_id"] for r in log.load()] == ["t0", "t1"]
-    assert log.path.read_bytes().endswith(b"}\n")
-    played = []
-
-    async def counting(env, task_id):
-        played.append(task_id)
-        return await greedy(env, task_id)
-
-    records = asyncio.run(evaluate(Coin, ["t0", "t1", "t2", "t3"], counting, log))
-    assert played == ["t2", "t3"] and sorted(r["task_id"] for r in records) == ["t0", "t1", "t2", "t3"]
 
 
 def test_corrupt_line_in_the_middle_is_refused(tmp_path):
@@ -98,7 +19,7 @@ def test_corrupt_line_in_the_middle_is_refused(tmp_path):
 def test_start_refuses_to_mix_runs(tmp_path):
     log = EpisodeLog(tmp_path)
     assert log.start({"env": "coin", "concurrency": 1}, resume=False) == []
-    asyncio.run(evaluate(Coin, ["t0"], greedy, log))
+    log.append({"task_id": "t0", "won": True})
     with pytest.raises(UserError, match="Pass --resume"):
         log.start({"env": "coin", "concurrency": 1}, resume=False)
     with pytest.raises(UserError, match=r"different settings \(env\)"):
@@ -120,43 +41,6 @@ def test_select_tasks_interleaves_types_and_checks_ids():
     assert select_tasks(env, tasks=["t5"]) == ["t5"]
     with pytest.raises(UserError, match="Unknown task id"):
         select_tasks(env, tasks=["nope"])
-
-
-_SLOW_EVAL = """
-import asyncio, sys
-from agentkit.envs.eval import EpisodeLog, evaluate
-from tests.unit.envs.fakes import Coin
-
-async def play(env, task_id):
-    await env.reset(task_id)
-    await env.step("look")
-    result = await env.step("take coin")
-    return {"won": result.won, "reward": result.reward, "steps": 2}
-
-asyncio.run(evaluate(lambda: Coin(n=40, delay=0.05), [f"t{i}" for i in range(40)], play,
-                     EpisodeLog(sys.argv[1]), concurrency=3))
-"""
-
-
-def test_kill_9_mid_eval_then_resume_loses_and_duplicates_nothing(tmp_path):
-    root = Path(__file__).resolve().parents[3]
-    script = tmp_path / "slow_eval.py"
-    script.write_text(_SLOW_EVAL)
-    env = {**os.environ, "PYTHONPATH": str(root)}
-    out = tmp_path / "run"
-    proc = subprocess.Popen([sys.executable, str(script), str(out)], env=env)
-    log = EpisodeLog(out)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and (not log.path.exists() or len(log.path.read_bytes().splitlines()) < 6):
-        time.sleep(0.02)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    before = log.load()
-    assert 6 <= len(before) < 40
-    subprocess.run([sys.executable, str(script), str(out)], env=env, check=True, timeout=120)
-    after = [r["task_id"] for r in log.load()]
-    assert sorted(after) == sorted(f"t{i}" for i in range(40)) and len(after) == 40
-    assert after[: len(before)] == [r["task_id"] for r in before]  # finished episodes kept as they were
 
 
 def test_report_tables_summarise_per_task_type_and_keep_long_type_names_whole():

@@ -6,7 +6,7 @@ import pytest
 
 from agentkit.errors import UserError
 from agentkit.memory.embed import HashEmbedder
-from agentkit.memory.experience import Memory, trajectory_from_episode
+from agentkit.memory.experience import Memory
 from agentkit.memory.records import Concept, Insight, Reflection, TrajectoryRecord
 
 TASKS = ["put a clean mug in the coffee machine", "heat an egg and put it in the fridge",
@@ -136,14 +136,6 @@ def test_prune_drops_old_failures_and_extra_copies():
     assert memory.prune(keep_per_task=2) == 2
     assert memory.prune(failures_older_than_days=0) == 3
     assert memory.stats()["failures"] == 0
-
-
-def test_an_eval_record_becomes_a_trajectory():
-    record = {"task_id": "coin/1", "task": "find the coin", "env": "textworld_express", "task_type": "coin",
-              "won": True, "reward": 1.0, "trajectory": [{"action": "take coin", "observation": "ok"}],
-              "model": "qwen-1.5b", "workflow": "react", "seconds": 3.5}
-    t = trajectory_from_episode(record)
-    assert (t.task, t.won, t.steps[0]["action"], t.source) == ("find the coin", True, "take coin", "agent")
 
 
 def test_add_many_indexes_every_record():
