@@ -31,6 +31,7 @@ from typing import Any, Literal
 
 from agentkit.envs.registry import check_split, convert_options, resolve
 from agentkit.errors import UserError
+from agentkit.models.registry import parse_spec
 from agentkit.options import literal
 from agentkit.paths import default_memory
 from agentkit.templates import check_prompts
@@ -157,12 +158,9 @@ class EvalConfig:
             _wrap("workflow", get_builder, self.workflow)
             _wrap("options", check_options, self.workflow, self.builder_options(demos=spec.demo_split is not None))
             if self.model is not None:
-                from agentkit.models.registry import parse_spec
-
                 _wrap("model", parse_spec, self.model)
             set_(self, "prompts", _wrap("prompts", check_prompts, self.prompts))
-        # What the expert does not use is not part of its run (as config.json has always said).
-        else:
+        else:  # what the expert does not use is not part of its run (as config.json has always said)
             set_(self, "workflow", None)
             set_(self, "options", {})
             set_(self, "model", None)
