@@ -18,8 +18,10 @@ Example:
 from __future__ import annotations
 
 import json
+import random
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -137,7 +139,7 @@ class SQLiteStore:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         try:
             self._db = sqlite3.connect(self.path, timeout=timeout, check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
+            _enable_wal(self._db, timeout)
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across a process kill
             self._lock = threading.Lock()
@@ -271,6 +273,21 @@ def _filters(kind: str, **values: Any) -> tuple[str, list[Any]]:
             where.append(f"{column} = ?")
             args.append(int(value) if column == "won" else value)
     return " AND ".join(where), args
+
+
+def _enable_wal(db: sqlite3.Connection, timeout: float) -> None:
+    """Switch to WAL, retrying while another process switches the same new file: the switch needs an
+    exclusive lock, two processes asking at once deadlock, and SQLite answers one 'database is locked' at
+    once instead of waiting out the busy timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or time.monotonic() > deadline:
+                raise
+            time.sleep(random.uniform(0.005, 0.05))
 
 
 class _Transaction:
