@@ -3,7 +3,16 @@ import each other in a circle: import-linter's contracts in pyproject.toml, lazy
 
 from pathlib import Path
 
-from tests.tools.lint_imports import lint_imports
+from tests.tools.lint_imports import ROOT, lint_imports, package_dirs
+
+
+def test_agentkit_links_each_folder_where_the_wheel_puts_it():
+    """grimp (and python run in a checkout) find agentkit.memory at agentkit/memory: a link to memory/."""
+    for package, folder in package_dirs().items():
+        place = ROOT / package.replace(".", "/")
+        assert place.resolve() == (ROOT / folder).resolve(), f"{place} should link to {folder}/"
+        if package != "agentkit":
+            assert place.is_symlink() and place.readlink() == Path("..", folder), place
 
 
 def test_every_import_contract_holds():
