@@ -95,14 +95,13 @@ FLAGS = {"env": "--env", "split": "--split", "env_options": "--env-option", "tas
 def _config(args: argparse.Namespace, *, learning: bool) -> Any:
     from agentkit.experiments import EvalConfig
 
-    agent = args.policy == "agent"
-    return EvalConfig(
+    return EvalConfig(  # for the expert, EvalConfig drops what it does not use (workflow, options, model, demos)
         env=args.env, split=args.split, env_options=parse_pairs(args.env_option, "--env-option"), tasks=args.tasks,
-        limit=args.limit, per_type=args.per_type, policy=args.policy, workflow=args.workflow if agent else None,
-        options=parse_pairs(args.option, "--option") if agent else {}, model=args.model if agent else None,
-        temperature=args.temperature, max_steps=args.max_steps, concurrency=args.concurrency, memory=args.memory,
-        frozen=args.frozen, embedder=args.embedder, demos=args.demos and agent, learn=learning,
-        distill_every=getattr(args, "distill_every", None), reflect=getattr(args, "reflect", True))
+        limit=args.limit, per_type=args.per_type, policy=args.policy, workflow=args.workflow,
+        options=parse_pairs(args.option, "--option"), model=args.model, temperature=args.temperature,
+        max_steps=args.max_steps, concurrency=args.concurrency, memory=args.memory, frozen=args.frozen,
+        embedder=args.embedder, demos=args.demos, learn=learning, distill_every=getattr(args, "distill_every", None),
+        reflect=getattr(args, "reflect", True))
 
 
 def _console() -> Any:
@@ -177,11 +176,17 @@ class _EvalView:
                 self._start_progress()
 
     def record(self, record: Any) -> None:
+        from rich.markup import escape
+
+        from agentkit.events import describe
+        from agentkit.experiments import EpisodeFinished
+
         self.finished += 1
         self.won += bool(record.won)
-        mark = "[red]error[/]" if record.error else "[green]won[/]" if record.won else "lost"
+        style = "red" if record.error else "green" if record.won else ""
+        line = escape(f"  {describe(EpisodeFinished(record))}")
         printer = self.progress.console if self.progress is not None else self.console
-        printer.print(f"  {record.task_id}: {mark} in {record.steps} steps, {record.seconds:.0f} s", highlight=False)
+        printer.print(f"[{style}]{line}[/]" if style else line, highlight=False)
         if self.progress is not None:
             self.progress.update(self.bar, completed=self.finished, rate=self._rate())
 

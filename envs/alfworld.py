@@ -247,6 +247,7 @@ class AlfWorld(ThreadedEnv):
     """
 
     name = "alfworld"
+    splits, split_aliases = tuple(SPLITS), tuple(_FOLDER_TO_SPLIT)
 
     def __init__(self, split: str = "eval_in_distribution", *, data: str | None = None,
                  expert: str | None = None, isolate: bool = True) -> None:

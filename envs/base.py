@@ -120,6 +120,9 @@ class ThreadedEnv:
 
     name = "env"
     split = ""
+    #: The split names the constructor takes (empty: any), and other names it takes for them.
+    splits: tuple[str, ...] = ()
+    split_aliases: tuple[str, ...] = ()
     #: Opt-in for engines whose calls take well under a millisecond (TextWorldExpress sets 0.001): a step (or
     #: reset) whose previous one took less than this runs directly on the event loop, since handing it to the
     #: worker thread costs about 0.25 ms and blocking the loop this briefly delays nothing. Off (0) by default:

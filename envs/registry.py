@@ -23,24 +23,20 @@ __all__ = ["ENVS", "EnvSpec", "check_split", "convert_options", "env_class", "ma
 @dataclass(frozen=True, slots=True)
 class EnvSpec:
     """How to make one environment: its class, default split, the split demonstrations are played on (``None``:
-    it has no reference policy), its step cap, its splits and other names they go by."""
+    it has no reference policy) and its step cap. Its splits are the class's own (``splits``)."""
 
     module: str
     cls: str
     default_split: str
     demo_split: str | None
     max_steps: int
-    splits: tuple[str, ...] = ("train", "dev", "test")
-    split_aliases: tuple[str, ...] = ()
 
 
 ENVS = {
-    "alfworld": EnvSpec("agentkit.envs.alfworld", "AlfWorld", "eval_in_distribution", "train", 50,
-                        ("train", "eval_in_distribution", "eval_out_of_distribution"),
-                        ("valid_seen", "valid_unseen", "valid_train")),
+    "alfworld": EnvSpec("agentkit.envs.alfworld", "AlfWorld", "eval_in_distribution", "train", 50),
     "textworld_express": EnvSpec("agentkit.envs.textworld_express", "TextWorldExpress", "test", "train", 50),
     "scienceworld": EnvSpec("agentkit.envs.scienceworld", "ScienceWorld", "test", "train", 60),
-    "webshop": EnvSpec("agentkit.envs.webshop.adapter", "WebShop", "test", None, 15, ("test", "dev", "train")),
+    "webshop": EnvSpec("agentkit.envs.webshop.adapter", "WebShop", "test", None, 15),
 }
 _ALIASES = {"twx": "textworld_express", "textworld-express": "textworld_express", "sciworld": "scienceworld",
             "alfred": "alfworld"}
@@ -67,10 +63,11 @@ def options_of(name: str) -> list[str]:
 
 
 def check_split(name: str, split: str) -> None:
-    """Refuse a split environment ``name`` does not have, naming those it has."""
-    key, spec = resolve(name)
-    if split not in spec.splits and split not in spec.split_aliases:
-        raise UserError(f"Unknown {key} split {split!r}; use one of: {', '.join(spec.splits)}.")
+    """Refuse a split environment ``name`` does not have, naming those it has (its class's ``splits``)."""
+    key = resolve(name)[0]
+    cls = env_class(key)
+    if cls.splits and split not in cls.splits and split not in cls.split_aliases:
+        raise UserError(f"Unknown {key} split {split!r}; use one of: {', '.join(cls.splits)}.")
 
 
 def convert_options(name: str, options: Mapping[str, Any]) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from agentkit.optional import require
 
 __all__ = ["ScienceWorld"]
 
-_FOLDS = {"train", "dev", "test"}
+_FOLDS = ("train", "dev", "test")
 
 
 class ScienceWorld(ThreadedEnv):
@@ -32,6 +32,7 @@ class ScienceWorld(ThreadedEnv):
     """
 
     name = "scienceworld"
+    splits = _FOLDS
 
     def __init__(self, tasks: Sequence[str] | None = None, split: str = "test", *, simplification: str = "easy",
                  episodes: int = 5) -> None:

@@ -59,6 +59,8 @@ class TextWorldExpress(ThreadedEnv):
     """
 
     name = "textworld_express"
+    splits = tuple(dict.fromkeys(_FOLDS.values()))
+    split_aliases = tuple(k for k in _FOLDS if k not in _FOLDS.values())
     inline_seconds = 0.001  # a warm step takes 0.1-0.15 ms, less than the hand-off to the worker thread
 
     def __init__(self, games: Sequence[str] = GAMES, split: str = "test", *, params: str | dict[str, str] = "",

@@ -80,6 +80,7 @@ class WebShop(ThreadedEnv):
     """
 
     name = "webshop"
+    splits = tuple(SPLITS)
 
     def __init__(self, split: str = "test", *, url: str = "http://127.0.0.1:3000", goals: int | None = None,
                  timeout: float = 30.0) -> None:

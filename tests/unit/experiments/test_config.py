@@ -46,6 +46,8 @@ def test_aliases_resolve_and_what_the_expert_does_not_use_is_not_part_of_its_run
     assert (config.env, config.workflow, config.options, config.model, config.demos, config.prompts) == \
         ("textworld_express", None, {}, None, False, {})
     assert EvalConfig(env="sciworld", tasks=["boil/1"]).tasks == ("boil/1",)
+    assert EvalConfig(env="twx", split="valid").split == "valid"  # the adapter's own alias for dev
+    assert EvalConfig(env="alfworld", split="valid_seen").split == "valid_seen"
     assert EvalConfig(env="twx", learn=True).memory  # a learning run records into the default memory
 
 
