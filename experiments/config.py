@@ -4,6 +4,8 @@ A config is checked when it is made, so a bad field fails before any episode sta
 the command line alike: an unknown environment, split, environment option or workflow option, an option
 value that does not convert, a count under 1, a prompt override that drops a field. The error is a
 ``ConfigError`` naming the field (``UserError``'s subclass; the CLI re-words it with its flag names).
+Option values only the simulator knows (a TextWorldExpress game, a ScienceWorld task, which that one's JVM
+lists) are checked by ``run_eval`` when it makes the first environment, before the run folder is touched.
 
 ``run_eval`` resolves what the config leaves open (the split, the step cap, which tasks) and writes the
 resolved config to the run folder as ``config.json``; ``--resume`` compares it with the folder's, setting

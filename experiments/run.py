@@ -33,6 +33,7 @@ from typing import Any
 from agentkit.envs.base import ThreadedEnv
 from agentkit.envs.eval import EpisodeLog, select_tasks
 from agentkit.envs.registry import ENVS, make_env, options_of
+from agentkit.errors import UserError
 from agentkit.experiments.config import RESUMABLE, ConfigError, EvalConfig
 from agentkit.experiments.events import Distilled, Phase, PhaseDone, RunStarted
 from agentkit.experiments.harness import Callbacks, OnEvent, OnRecord, Play, play_episodes
@@ -133,8 +134,15 @@ async def _run(config: EvalConfig, out: str | Path | None, resume: bool, notify:
 
 
 async def _select(make: Any, config: EvalConfig, split: str) -> list[str]:
-    """The task ids the config selects (listing them may start the simulator: off the event loop)."""
-    probe = await asyncio.to_thread(make)
+    """The task ids the config selects (listing them may start the simulator: off the event loop). Option
+    values only the simulator can check (a TextWorldExpress game, a ScienceWorld task) are refused here, by
+    the first environment made, before the run folder is touched."""
+    try:
+        probe = await asyncio.to_thread(make)
+    except ConfigError:
+        raise
+    except UserError as e:
+        raise ConfigError(str(e).replace("{", "{{").replace("}", "}}"), "env_options") from None
     try:
         tasks = await asyncio.to_thread(select_tasks, probe, limit=config.limit, per_type=config.per_type,
                                         tasks=config.tasks)

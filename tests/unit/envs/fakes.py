@@ -40,3 +40,14 @@ class Coin(ThreadedEnv):
 
     def _close(self) -> None:
         self.closed = True
+
+
+class PickyCoin(Coin):
+    """Coin whose constructor checks a value, as TextWorldExpress checks its game names."""
+
+    def __init__(self, n: int = 6, delay: float = 0.0, split: str = "test") -> None:
+        if n < 1:
+            from agentkit.errors import UserError
+
+            raise UserError(f"PickyCoin's n must be at least 1, not {n}.")
+        super().__init__(n, delay, split)

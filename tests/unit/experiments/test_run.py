@@ -98,3 +98,14 @@ def test_no_episode_selected_says_which_fields_to_check(coin_env, tmp_path):
     with pytest.raises(ConfigError, match="No episodes selected from coin test; check tasks/limit/per_type"):
         _run(EvalConfig(env=coin_env, tasks=[], model=TAKE), tmp_path)
     assert not (tmp_path / "config.json").exists()  # refused before the run folder was touched
+
+
+def test_an_option_value_the_simulator_refuses_is_a_config_error_before_the_run_folder(monkeypatch, tmp_path):
+    from agentkit.envs.registry import ENVS, EnvSpec
+    from agentkit.experiments import ConfigError
+
+    monkeypatch.setitem(ENVS, "coin", EnvSpec("tests.unit.envs.fakes", "PickyCoin", "test", "train", 5))
+    with pytest.raises(ConfigError) as e:
+        _run(EvalConfig(env="coin", env_options={"n": "0"}, model=TAKE), tmp_path / "run")
+    assert e.value.field == "env_options" and "n must be at least 1" in str(e.value)
+    assert not (tmp_path / "run").exists()
