@@ -4,11 +4,14 @@ Prints, from one run on one loaded model:
   1. prompt and generation tokens/s through agentkit vs raw ``llama_cpp.Llama.create_completion`` on the same
      token sequences (goal: agentkit ≥ 95 % of raw);
   2. time to first token, streamed, both ways;
-  3. a 20-turn growing conversation with and without prefix KV reuse.
+  3. a 20-turn growing conversation with and without prefix KV reuse;
+  4. n = 1, 4 and 8 samples of 256 tokens of one prompt, decoded together in one batch vs one after another
+     (goal: batched ≥ 1.25x faster for n = 4 and 8).
 
 Usage:
     python benchmarks/model_overhead.py                      # the default embedded model (qwen-1.5b)
     python benchmarks/model_overhead.py --model qwen-0.5b --repeats 5
+    python benchmarks/model_overhead.py --only batched       # just section 4
 """
 
 from __future__ import annotations
@@ -87,12 +90,37 @@ def _conversation(model: LlamaCppModel, turns: int) -> tuple[float, int, int]:
     return seconds, usage.prompt_tokens - usage.cached_tokens, usage.prompt_tokens
 
 
+def _batched(console: Console, model: LlamaCppModel, tokens: int, repeats: int) -> None:
+    """Section 4: the same n samples (same seeds) decoded in one batch and one after another."""
+    table = Table(title=f"n samples of {tokens} tokens, batched (at most {model.batch_size} sequences a pass) vs "
+                        "sequential (temperature 0.7, same seeds)")
+    for column in ("n", "sequential s", "batched s", "sequential tok/s", "batched tok/s", "batched speed-up"):
+        table.add_column(column, justify="right")
+    for n in (1, 4, 8):
+        times: dict[bool, list[float]] = {True: [], False: []}
+        made: dict[bool, int] = {}
+        for rep in range(repeats):
+            for batch in (False, True):  # interleaved, so drift in machine speed hits both alike
+                model.batch = batch
+                model.llama.reset()
+                started = time.perf_counter()
+                out = model.generate_sync(GEN_PROMPT, n=n, temperature=0.7, max_tokens=tokens, seed=rep)
+                times[batch].append(time.perf_counter() - started)
+                made[batch] = out.usage.completion_tokens
+        seq, bat = statistics.median(times[False]), statistics.median(times[True])
+        table.add_row(str(n), f"{seq:.1f}", f"{bat:.1f}", f"{made[False] / seq:.1f}", f"{made[True] / bat:.1f}",
+                      f"{(made[True] / bat) / (made[False] / seq):.2f}x")
+    console.print(table)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="qwen-1.5b", help="bundled name or GGUF path (default: qwen-1.5b)")
     parser.add_argument("--repeats", type=int, default=3, help="timed repetitions per measure (median)")
     parser.add_argument("--gen-tokens", type=int, default=128, help="tokens generated per generation run")
     parser.add_argument("--turns", type=int, default=20, help="turns of the growing conversation")
+    parser.add_argument("--sample-tokens", type=int, default=256, help="tokens per sample in section 4")
+    parser.add_argument("--only", choices=["overhead", "batched"], help="run one part: sections 1-3 or 4")
     args = parser.parse_args()
     console = Console()
 
@@ -100,6 +128,10 @@ def main() -> None:
     with console.status(f"Loading {args.model}…"):
         asyncio.run(model.load())
     console.print(f"model {model.model_file} · {model.n_threads} threads · median of {args.repeats} runs")
+    if args.only != "overhead":
+        _batched(console, model, args.sample_tokens, args.repeats)
+    if args.only == "batched":
+        return
 
     prompt_req = _make_request(LONG_PROMPT, 1, 0.0, 1.0, 1, None, None, None)
     gen_req = _make_request(GEN_PROMPT, 1, 0.0, 1.0, args.gen_tokens, None, None, None)

@@ -20,6 +20,9 @@ EXAMPLES = """examples:
   agentkit run --task game24 "4 9 10 13" --workflow tot --algo beam --width 3
   agentkit run --task game24 --limit 5 --workflow mcts --iterations 8 --max-calls 60
   agentkit run --task arithmetic --limit 3 --workflow reflexion --trials 2
+  agentkit run --task gsm8k --workflow sc --n 8 --limit 20
+  agentkit run --task gsm8k --workflow best-of-n --n 8 --verifier prm:http://127.0.0.1:8000#Qwen/Qwen2.5-Math-PRM-7B
+  agentkit run --task gsm8k --workflow tot --algo beam --width 2 --k 2 --verifier task --aggregate min
   agentkit run "..." --workflow mypkg.flows:build --option rounds=2
   agentkit run --task game24 --limit 3 --workflow tot --checkpoint runs/ck.sqlite --thread t1   # rerun to resume
   AGENTKIT_MODEL=openai:http://127.0.0.1:8000/v1#qwen agentkit run "..." --json
@@ -27,14 +30,16 @@ EXAMPLES = """examples:
 
 #: CLI flag → builder option, for the options several workflows share.
 _OPTIONS = ("algo", "n", "k", "breadth", "width", "threshold", "iterations", "generation", "judging",
-            "n_evaluate", "verifier", "keep", "refine_rounds", "max_trials", "max_steps", "max_depth")
+            "n_evaluate", "verifier", "aggregate", "weighted", "keep", "refine_rounds", "max_trials", "max_steps",
+            "max_depth")
 
 
 def add_run_arguments(run: argparse.ArgumentParser) -> None:
     run.add_argument("question", nargs="?", help="the question (with --task game24: the four numbers)")
     run.add_argument("--workflow", default="cot",
                      help="cot, sc, best-of-n, react, reflexion, tot, got, mcts, or module:function (default: cot)")
-    run.add_argument("--task", default=None, help="qa (default), game24 or arithmetic")
+    run.add_argument("--task", default=None, help="qa (default), game24, arithmetic or gsm8k; task options follow a ?: "
+                     "'gsm8k?shots=4&split=test' (GSM8K's files come from $GSM8K_DATA)")
     run.add_argument("--limit", type=int, default=None, help="with --task and no question: run this many problems")
     run.add_argument("--problem", default=None, help="with --task: run the problem with this id")
     run.add_argument("--max-tokens", type=int, default=512, help="generation limit per model call (default: 512)")
@@ -51,7 +56,14 @@ def add_run_arguments(run: argparse.ArgumentParser) -> None:
     search.add_argument("--generation", choices=["propose", "sample"], help="tot, mcts: how steps are made")
     search.add_argument("--judging", choices=["value", "vote"], help="tot, mcts: how states are judged")
     search.add_argument("--n-evaluate", type=int, help="tot, mcts: samples per value or vote")
-    search.add_argument("--verifier", choices=["auto", "task", "llm"], help="best-of-n, got, reflexion")
+    search.add_argument("--verifier", metavar="task|llm|prm:URL#MODEL|auto",
+                        help="best-of-n, got, reflexion: scores candidates; tot, mcts: values steps instead of the "
+                             "model's ratings (task: the task's check; llm: the model's P(Yes) per step; prm: a "
+                             "process reward model served by vLLM)")
+    search.add_argument("--aggregate", choices=["last", "min", "prod", "mean"],
+                        help="best-of-n: step scores to a solution score; tot beam: path ranking (mean|min|last)")
+    search.add_argument("--weighted", action="store_true", default=None,
+                        help="best-of-n: the answer whose candidates' scores sum highest wins")
     search.add_argument("--keep", type=int, help="got: thoughts kept and aggregated")
     search.add_argument("--refine-rounds", type=int, help="got: refinements at most")
     search.add_argument("--trials", dest="max_trials", type=int, help="reflexion: trials at most")
@@ -81,7 +93,7 @@ def _problems(task: Any, args: argparse.Namespace) -> list[Any]:
     if args.question is not None:
         return [task.problem(args.question)]
     if task.name == "qa":
-        raise UserError("Give a question, or a task with --task game24|arithmetic.")
+        raise UserError("Give a question, or a task with --task game24|arithmetic|gsm8k.")
     problems = task.problems()
     if args.problem is not None:
         found = task.find(args.problem)

@@ -56,7 +56,7 @@ def build(*, task: str | Task | None = None, checkpointer: Any = None) -> Compil
     """
     task = get_task(task)
     graph = StateGraph(CoTState, context_schema=RunContext)
-    graph.add_node("generate", make_generate(task.prompt("cot")))
+    graph.add_node("generate", make_generate(task.prompt("cot"), prepare=task.messages))
     graph.add_node("extract", make_extract(task))
     graph.add_edge(START, "generate")
     graph.add_edge("generate", "extract")

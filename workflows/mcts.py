@@ -28,7 +28,7 @@ __all__ = ["build"]
 def build(*, task: str | Task | None = None, iterations: int = 10, c: float = 1.0, k: int = 3,
           max_depth: int | None = None, reflect: bool = True,
           generation: Literal["propose", "sample"] = "propose", judging: Literal["value", "vote"] = "value",
-          n_evaluate: int = 1, checkpointer: Any = None) -> CompiledStateGraph:
+          n_evaluate: int = 1, verifier: str | None = None, checkpointer: Any = None) -> CompiledStateGraph:
     """Build an MCTS graph.
 
     Args:
@@ -38,9 +38,9 @@ def build(*, task: str | Task | None = None, iterations: int = 10, c: float = 1.
         k: children per expansion.
         max_depth: steps at most (default: the task's).
         reflect: reflect on failed finished paths and feed the lessons into later proposals.
-        generation, judging, n_evaluate: as in ``tot.build``.
+        generation, judging, n_evaluate, verifier: as in ``tot.build``.
         checkpointer: a LangGraph checkpointer so an interrupted run resumes.
     """
     algorithm = MCTS(iterations=iterations, c=c, k=k, max_depth=max_depth, reflect=reflect)
     return build_search(get_task(task), algorithm, checkpointer=checkpointer, generation=generation,
-                        judging=judging, n_evaluate=n_evaluate)
+                        judging=judging, n_evaluate=n_evaluate, verifier=verifier)

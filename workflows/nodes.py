@@ -13,7 +13,7 @@ from langgraph.runtime import Runtime
 
 from agentkit.context import RunContext
 from agentkit.errors import UserError
-from agentkit.events import Answer, Expand, Prune, Score, Thought, Token
+from agentkit.events import Answer, Expand, Prune, Score, Stopped, Thought, Token
 from agentkit.templates import Template, render
 from agentkit.types import Message
 from agentkit.workflows.answers import find_answer, parse_score
@@ -24,20 +24,23 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Candidate", "StopReason", "best", "extract_answer", "find_answer", "first_reason", "graph_entry", "guard",
-    "make_generate", "make_sample", "make_score", "make_vote", "parse_score", "select_best", "task_messages",
-    "thought_label", "vote",
+    "make_generate", "make_sample", "make_score", "make_vote", "make_weighted_vote", "parse_score", "select_best",
+    "task_messages", "thought_label", "vote", "weighted_vote",
 ]
 
 
-def make_generate(prompt: str | Template, *, node: str = "generate", field: str = "reasoning"):
+def make_generate(prompt: str | Template, *, node: str = "generate", field: str = "reasoning",
+                  prepare: Callable[[list[Message]], list[Message]] | None = None):
     """A node that fills ``prompt`` (a template's name, or a template) from the state, streams the model's
     reply as ``Token`` events, and stores the text in ``state[field]``. A run's prompt override for that name
-    wins."""
+    wins; ``prepare`` edits the chat before it is sent (a task's few-shot examples)."""
 
     @guard
     async def generate(state: dict[str, Any], runtime: Runtime[RunContext]) -> dict[str, Any]:
         values = {k: v for k, v in state.items() if isinstance(v, str)}
         messages = render(runtime.context.template(prompt), **values)
+        if prepare is not None:
+            messages = prepare(messages)
         text = await runtime.context.stream_text(messages, lambda piece: runtime.stream_writer(Token(node, piece)))
         runtime.stream_writer(Thought(node, text.strip()))
         return {field: text.strip()}
@@ -87,6 +90,8 @@ def task_messages(task: Task, role: str, *, ctx: RunContext | None = None, lesso
     experience memory recalled and ``lessons`` (this run's reflections) are appended to the system message."""
     prompt = task.prompt(role)
     messages = render(ctx.template(prompt) if ctx is not None else prompt, **values)
+    if role == "cot":
+        messages = task.messages(messages)
     note = f"\n\nFrom your memory of earlier tasks:\n{recalled}" if recalled else ""
     if lessons:
         note += "\n\nLessons from your earlier failed attempts:\n" + "\n".join(f"- {x}" for x in lessons)
@@ -152,6 +157,51 @@ def vote(task: Task, candidates: list[Candidate]) -> tuple[str | None, dict[str,
     return first[winner], dict(counts), ""
 
 
+def weighted_vote(task: Task, candidates: list[Candidate]) -> tuple[str | None, dict[str, float]]:
+    """The answer whose candidates' scores sum highest (ties: first seen), and each answer's total.
+
+    Example:
+        >>> from agentkit.workflows.tasks import Task
+        >>> c = [{"text": "", "answer": "8", "score": 0.4}, {"text": "", "answer": "9", "score": 0.7},
+        ...      {"text": "", "answer": "8.0", "score": 0.5}]
+        >>> weighted_vote(Task(), c)
+        ('8', {'8': 0.9, '9': 0.7})
+    """
+    totals: dict[str, float] = {}
+    first: dict[str, str] = {}
+    for c in candidates:
+        if c["answer"] is None:
+            continue
+        key = task.normalize(c["answer"])
+        totals[key] = totals.get(key, 0.0) + c.get("score", 0.0)
+        first.setdefault(key, c["answer"])
+    if not totals:
+        return None, {}
+    top = max(totals.values())
+    return first[next(k for k in first if totals[k] == top)], totals
+
+
+def make_weighted_vote(task: Task, *, node: str = "select"):
+    """A node electing ``state["answer"]`` by score-weighted majority over the scored candidates."""
+
+    async def select(state: dict[str, Any], runtime: Runtime[RunContext]) -> dict[str, Any]:
+        candidates = state.get("candidates", [])
+        if (state.get("stop_reason") or "").startswith("verifier failed"):
+            candidates = []
+        answer, totals = weighted_vote(task, candidates)
+        for key, total in totals.items():
+            runtime.stream_writer(Score(node, key, total / max(sum(totals.values()), 1e-9), f"summed score {total:.2f}"))
+        if answer is None:
+            reason = state.get("stop_reason") or f"none of {len(candidates)} candidates gave an answer"
+            runtime.stream_writer(Answer(None, reason))
+            return {"answer": None, "error": reason}
+        runtime.stream_writer(Answer(answer, ""))
+        return {"answer": answer, "score": totals[task.normalize(answer)], "error": None}
+
+    select.__name__ = node
+    return select
+
+
 def make_vote(task: Task, *, node: str = "vote"):
     """A node electing ``state["answer"]`` by majority over ``state["candidates"]``."""
 
@@ -169,40 +219,46 @@ def make_vote(task: Task, *, node: str = "vote"):
 Verifier = Callable[[str, str], "tuple[float, str] | float | bool | None"]
 
 
-def make_score(task: Task, *, verifier: str | Verifier = "auto", node: str = "score"):
+def make_score(task: Task, *, verifier: Any = "auto", aggregate: str = "last", node: str = "score"):
     """A node scoring each unscored candidate in [0, 1].
 
-    ``verifier``: ``"task"`` (the task's programmatic check), ``"llm"`` (an LLM judge, one call per
-    candidate, issued concurrently), ``"auto"`` (the task's check when it has one, else the judge) or a
-    function ``(question, answer) -> score | (score, feedback)``. A candidate with no answer scores 0.
+    ``verifier``: a step verifier spec (``task``: the task's programmatic check; ``llm``: the model judging
+    each step, from its P(Yes); ``prm:URL#MODEL``: a served process reward model; ``auto``: the task's check
+    when it has one, else the judge; see ``agentkit.workflows.verifiers``), a ``StepVerifier``, or a
+    function ``(question, answer) -> score | (score, feedback)``. Step scores become one score with
+    ``aggregate`` (``last``, ``min``, ``prod``, ``mean``). A candidate with no answer scores 0; when no
+    verifier can score, the run stops with the reason.
     """
+    from agentkit.workflows import verifiers as v
 
-    async def judge(ctx: RunContext, question: str, c: Candidate) -> tuple[float, str]:
-        messages = task_messages(task, "judge", ctx=ctx, question=question, candidate=c["text"])
-        text = (await ctx.generate(messages, max_tokens=256)).text
-        value = parse_score(text)
-        if value is None:
-            return 0.5, "the judge gave no score; neutral 0.5"
-        return value, text.strip().splitlines()[-1][:200]
+    step_verifier = None if callable(verifier) and not hasattr(verifier, "score_steps") else \
+        v.make_verifier(verifier, task)
+    if aggregate not in v.AGGREGATIONS:
+        raise UserError(f"Unknown aggregation {aggregate!r}: use one of {', '.join(v.AGGREGATIONS)}.")
 
     async def score_one(ctx: RunContext, question: str, c: Candidate) -> tuple[float, str]:
         if c["answer"] is None:
             return 0.0, "no answer to check"
-        if callable(verifier):
+        if step_verifier is None:
             return _as_score(verifier(question, c["answer"]))
-        checked = task.verify(question, c["answer"]) if verifier in ("auto", "task") else None
-        return checked if checked is not None else await judge(ctx, question, c)
-
-    if not callable(verifier) and verifier not in ("auto", "task", "llm"):
-        raise UserError(f"Unknown verifier {verifier!r}: use auto, task, llm or a function (question, answer).")
-    if verifier == "task" and not task.has_verifier():
-        raise UserError(f"Task {task.name!r} has no programmatic verifier; use verifier='llm' or 'auto'.")
+        if isinstance(step_verifier, v.TaskVerifier) and (checked := task.verify(question, c["answer"])):
+            return checked  # the task checks whole answers: its own score and why
+        steps = v.split_steps(c["text"])
+        scores = await step_verifier.score_steps(ctx, question, steps, last_only=aggregate == "last")
+        value = v.aggregate(scores, aggregate)
+        shown = ", ".join(f"{s:.2f}" for s in scores[-6:])
+        return value, f"{step_verifier.name} {aggregate} of {len(scores)} step score(s): {shown}"
 
     @guard
     async def score(state: dict[str, Any], runtime: Runtime[RunContext]) -> dict[str, Any]:
         candidates = [dict(c) for c in state.get("candidates", [])]
         todo = [c for c in candidates if "score" not in c]
-        results = await asyncio.gather(*(score_one(runtime.context, state["question"], c) for c in todo))  # type: ignore[arg-type]
+        try:
+            results = await asyncio.gather(*(score_one(runtime.context, state["question"], c) for c in todo))  # type: ignore[arg-type]
+        except v.VerifierError as e:
+            reason = f"verifier failed: {e}"
+            runtime.stream_writer(Stopped(reason))
+            return {"stop_reason": reason, "error": reason}
         for c, (value, feedback) in zip(todo, results, strict=True):
             c["score"], c["feedback"] = value, feedback
             runtime.stream_writer(Score(node, c["answer"] or "(no answer)", value, feedback, id=c.get("id")))
@@ -227,8 +283,9 @@ def best(candidates: list[Candidate]) -> Candidate | None:
 
 
 async def select_best(state: dict[str, Any], runtime: Runtime[RunContext]) -> dict[str, Any]:
-    """Set ``state["answer"]`` to the best-scored candidate's answer."""
-    top = best(state.get("candidates", []))
+    """Set ``state["answer"]`` to the best-scored candidate's answer (none when the verifier failed)."""
+    failed = (state.get("stop_reason") or "").startswith("verifier failed")
+    top = None if failed else best(state.get("candidates", []))
     if top is None:
         reason = state.get("stop_reason") or f"none of {len(state.get('candidates', []))} candidates gave an answer"
         runtime.stream_writer(Answer(None, reason))

@@ -40,6 +40,7 @@ class GenerateRequest:
     stop: tuple[str, ...] = ()
     seed: int | None = None
     schema: dict[str, Any] | None = None
+    logprobs: int = 0
 
     def sample_seeds(self) -> list[int | None]:
         """One seed per choice, distinct when ``n > 1`` so repeated sampling gives different samples."""
@@ -56,6 +57,8 @@ class Choice:
     text: str
     finish_reason: FinishReason = "stop"
     index: int = 0
+    #: with ``logprobs=k``: per generated token, its k most likely alternatives as text → log-probability.
+    logprobs: tuple[dict[str, float], ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +162,7 @@ class Model(ABC):
         stop: str | Sequence[str] | None = None,
         seed: int | None = None,
         schema: dict[str, Any] | None = None,
+        logprobs: int = 0,
     ) -> Completion:
         """Generate ``n`` answers to a chat.
 
@@ -171,6 +175,10 @@ class Model(ABC):
             stop: strings that end generation (not included in the text).
             seed: sampling seed; samples of one call get distinct seeds derived from it.
             schema: a JSON schema the output must follow (grammar-constrained where the backend can).
+            logprobs: return each generated token's ``logprobs`` most likely alternatives with their
+                log-probabilities (``Choice.logprobs``), where the backend can; 0 for none.
+
+        A chat whose last message is the assistant's is continued: the reply extends that message.
 
         Example:
             >>> from agentkit.models.testing import ScriptedModel
@@ -178,7 +186,7 @@ class Model(ABC):
             >>> asyncio.run(ScriptedModel(["Paris"]).generate("Capital of France?")).text
             'Paris'
         """
-        request = _make_request(messages, n, temperature, top_p, max_tokens, stop, seed, schema)
+        request = _make_request(messages, n, temperature, top_p, max_tokens, stop, seed, schema, logprobs)
         await self.load()
         started = time.perf_counter()
         completion = await self._generate(request)
@@ -258,6 +266,7 @@ def _make_request(
     stop: str | Sequence[str] | None,
     seed: int | None,
     schema: dict[str, Any] | None,
+    logprobs: int = 0,
 ) -> GenerateRequest:
     problems = []
     if not isinstance(n, int) or n < 1:
@@ -268,13 +277,15 @@ def _make_request(
         problems.append(f"top_p must be in (0, 1], got {top_p!r}")
     if not isinstance(max_tokens, int) or max_tokens < 1:
         problems.append(f"max_tokens must be a positive integer, got {max_tokens!r}")
+    if not isinstance(logprobs, int) or not 0 <= logprobs <= 20:
+        problems.append(f"logprobs must be a whole number from 0 to 20, got {logprobs!r}")
     if schema is not None and not isinstance(schema, dict):
         problems.append(f"schema must be a JSON schema dict, got {type(schema).__name__}")
     if problems:
         raise UserError("Invalid generate() arguments: " + "; ".join(problems) + ".")
     stops = (stop,) if isinstance(stop, str) else tuple(stop or ())
     return GenerateRequest(
-        tuple(as_messages(messages)), n, float(temperature), float(top_p), max_tokens, stops, seed, schema
+        tuple(as_messages(messages)), n, float(temperature), float(top_p), max_tokens, stops, seed, schema, logprobs
     )
 
 

@@ -2,6 +2,9 @@
 
 Specs: ``qwen-1.5b``, ``qwen-0.5b``, ``llamacpp:PATH.gguf``; options such as ``?n_ctx=8192&n_threads=2``.
 
+Several samples of one prompt (``n > 1``) are decoded together, one forward pass per token for all of them
+(``agentkit.models.llamacpp_batch``); ``?batch=false`` decodes them one after another instead.
+
 Why it is fast for agents: the prompt is rendered with the model's own chat template and tokenized here, and
 llama.cpp keeps the KV cache of the previous call, so a call whose prompt extends the previous one (the next
 ReAct step, the next turn of a chat, the next of ``n`` samples) evaluates only the new tokens. The number of
@@ -40,6 +43,11 @@ class LlamaCppModel(Model):
         n_threads: CPU threads for generation (default: all cores).
         n_batch: prompt tokens evaluated per batch.
         prefix_cache: reuse the KV cache for the prompt prefix shared with the previous call.
+        batch: decode the ``n`` samples of a call together (and answer ``logprobs`` requests) on a second
+            context with room for several sequences; ``False`` samples them one after another.
+        batch_size: samples decoded together at most; more are decoded in groups of this many, the prompt
+            shared by all. On 2 CPU cores a pass over 4 sequences still costs little more than over one, but
+            8 make it compute-bound (measured in ``benchmarks/model_overhead.py``), hence 4.
         llama: an already-built ``llama_cpp.Llama`` to use instead of loading ``path``.
         verbose: let llama.cpp print its logs.
 
@@ -52,14 +60,17 @@ class LlamaCppModel(Model):
     backend = "llamacpp"
 
     def __init__(self, path: str = DEFAULT_BUNDLED, *, n_ctx: int = 4096, n_threads: int | None = None,
-                 n_batch: int = 512, prefix_cache: bool = True, llama: Any = None, verbose: bool = False,
-                 name: str | None = None) -> None:
+                 n_batch: int = 512, prefix_cache: bool = True, batch: bool = True, batch_size: int = 4,
+                 llama: Any = None, verbose: bool = False, name: str | None = None) -> None:
         super().__init__(name=name or Path(path).name)
         self.path = path
         self.n_ctx = n_ctx
         self.n_threads = n_threads or os.cpu_count() or 1
         self.n_batch = n_batch
         self.prefix_cache = prefix_cache
+        self.batch = batch
+        self.batch_size = max(1, batch_size)
+        self._decoder: Any = None
         self.verbose = verbose
         self.model_file: Path | None = None
         self._llama = llama
@@ -95,10 +106,13 @@ class LlamaCppModel(Model):
     # -- prompt ------------------------------------------------------------------------------------------
 
     def tokenize_chat(self, request: GenerateRequest) -> tuple[list[int], list[str]]:
-        """The prompt tokens for a chat, and the template's stop strings."""
-        rendered = self._formatter(messages=list(request.messages))
-        tokens = self._llama.tokenize(rendered.prompt.encode("utf-8"), add_bos=not rendered.added_special,
-                                      special=True)
+        """The prompt tokens for a chat, and the template's stop strings. A last assistant message is
+        continued: the template's reply prompt is followed by its text."""
+        messages = list(request.messages)
+        prefill = messages.pop()["content"] if len(messages) > 1 and messages[-1]["role"] == "assistant" else ""
+        rendered = self._formatter(messages=messages)
+        tokens = self._llama.tokenize((rendered.prompt + prefill).encode("utf-8"),
+                                      add_bos=not rendered.added_special, special=True)
         stops = rendered.stop if isinstance(rendered.stop, list) else [rendered.stop] if rendered.stop else []
         return tokens, [*stops, *request.stop]
 
@@ -149,6 +163,8 @@ class LlamaCppModel(Model):
         return await asyncio.to_thread(self._generate_blocking, request)
 
     def _generate_blocking(self, request: GenerateRequest) -> Completion:
+        if request.schema is None and (request.logprobs or (request.n > 1 and self.batch)):
+            return self._generate_batched(request)
         with self._lock:
             tokens, stops = self.tokenize_chat(request)
             choices, usage = [], Usage()
@@ -161,6 +177,33 @@ class LlamaCppModel(Model):
                 usage = usage + Usage(calls=1, prompt_tokens=len(tokens),
                                       completion_tokens=out["usage"]["completion_tokens"], cached_tokens=cached)
         return Completion(tuple(choices), usage, self.name)
+
+    def _generate_batched(self, request: GenerateRequest) -> Completion:
+        from agentkit.models.llamacpp_batch import BatchDecoder
+
+        with self._lock:
+            tokens, stops = self.tokenize_chat(request)
+            if self._decoder is None:
+                self._decoder = BatchDecoder(self._llama, n_threads=self.n_threads, n_batch=self.n_batch,
+                                             max_context=self.n_ctx)
+            seeds, samples, cached = request.sample_seeds(), [], 0
+            for start in range(0, len(seeds), self.batch_size):  # later groups find the prompt cached
+                group, reused = self._decoder.generate(
+                    tokens, seeds=seeds[start:start + self.batch_size], temperature=request.temperature,
+                    top_p=request.top_p, max_tokens=request.max_tokens, stops=stops, logprobs=request.logprobs)
+                samples += group
+                cached = reused if start == 0 else cached
+        choices = tuple(Choice(s.output, "length" if s.finish == "length" else "stop", i,
+                               tuple(s.logprobs) if request.logprobs else None) for i, s in enumerate(samples))
+        usage = Usage(calls=1, prompt_tokens=len(tokens), completion_tokens=sum(s.tokens for s in samples),
+                      cached_tokens=cached)
+        return Completion(choices, usage, self.name)
+
+    async def aclose(self) -> None:
+        if self._decoder is not None:
+            with self._lock:
+                self._decoder.close()
+                self._decoder = None
 
     # -- stream ------------------------------------------------------------------------------------------
 

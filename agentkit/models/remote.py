@@ -165,6 +165,11 @@ class RemoteChatModel(Model):
             params["stop"] = list(request.stop)
         if seed is not None:
             params["seed"] = seed
+        if request.logprobs:
+            params["logprobs"], params["top_logprobs"] = True, request.logprobs
+        if request.messages[-1]["role"] == "assistant" and len(request.messages) > 1:
+            # Continue the assistant's message: vLLM needs these; llama.cpp's server does it by default.
+            params["extra_body"] = {"continue_final_message": True, "add_generation_prompt": False}
         if request.schema is not None:
             _apply_schema(params, request.schema, self._schema_mode or _SCHEMA_MODES[0])
         return params
@@ -277,9 +282,22 @@ def _check_shape(response: Any) -> None:
 
 def _parse_response(response: Any) -> tuple[list[Choice], Usage]:
     data = _as_dict(response)
-    choices = [Choice(c["message"].get("content") or "", _finish(c.get("finish_reason")), i)
+    choices = [Choice(c["message"].get("content") or "", _finish(c.get("finish_reason")), i, _logprobs(c))
                for i, c in enumerate(data["choices"])]
     return choices, _usage(data.get("usage") or {})
+
+
+def _logprobs(choice: dict[str, Any]) -> tuple[dict[str, float], ...] | None:
+    """OpenAI's ``logprobs.content[i].top_logprobs`` as one text → log-probability map per token."""
+    content = (choice.get("logprobs") or {}).get("content")
+    if not isinstance(content, list):
+        return None
+    out = []
+    for token in content:
+        alternatives = {t["token"]: float(t["logprob"]) for t in token.get("top_logprobs") or []}
+        alternatives.setdefault(token.get("token", ""), float(token.get("logprob", 0.0)))
+        out.append(alternatives)
+    return tuple(out)
 
 
 def _usage(u: dict[str, Any]) -> Usage:

@@ -25,7 +25,7 @@ from agentkit.models.usage import Usage
 
 __all__ = ["ScriptExhaustedError", "ScriptedModel"]
 
-Reply = str | dict[str, Any] | list[Any]
+Reply = str | dict[str, Any] | list[Any] | Choice
 Responder = Callable[[GenerateRequest], Reply]
 
 
@@ -37,7 +37,8 @@ class ScriptedModel(Model):
     """A fake model replying from a script.
 
     Args:
-        replies: replies in order (a dict or list is sent as JSON), or a function ``request -> reply``.
+        replies: replies in order (a dict or list is sent as JSON; a ``Choice`` as it is, e.g. with
+            ``logprobs``), or a function ``request -> reply``.
         default: the reply once the list is used up; without it, running out raises ``ScriptExhaustedError``.
         name: the model name reported in completions.
     """
@@ -63,7 +64,7 @@ class ScriptedModel(Model):
         """Replies left in the script."""
         return len(self._replies)
 
-    def _next(self, request: GenerateRequest) -> str:
+    def _next(self, request: GenerateRequest) -> str | Choice:
         if self._responder is not None:
             reply = self._responder(request)
         elif self._replies:
@@ -76,9 +77,12 @@ class ScriptedModel(Model):
                 f"ScriptedModel has no reply left for call #{len(self.requests)} (last message: {last[:80]!r}). "
                 "Add replies to the script or pass default=..."
             )
-        return reply if isinstance(reply, str) else json.dumps(reply)
+        return reply if isinstance(reply, str | Choice) else json.dumps(reply)
 
-    def _cut(self, text: str, request: GenerateRequest) -> Choice:
+    def _cut(self, reply: str | Choice, request: GenerateRequest) -> Choice:
+        if isinstance(reply, Choice):
+            return reply
+        text = reply
         for s in request.stop:
             if s in text:
                 text = text[: text.index(s)]

@@ -18,7 +18,7 @@ from agentkit.models.base import Choice, Completion, Delta, GenerateRequest, Mod
 from agentkit.models.usage import Usage
 from agentkit.optional import require
 
-__all__ = ["VLLMModel", "build_sampling_params", "sampling_kwargs"]
+__all__ = ["VLLMModel", "build_sampling_params", "chat_prompt", "output_logprobs", "sampling_kwargs"]
 
 _ids = itertools.count()
 
@@ -39,6 +39,8 @@ def sampling_kwargs(request: GenerateRequest) -> dict[str, Any]:
         "stop": list(request.stop),
         "seed": request.seed,
     }
+    if request.logprobs:
+        kwargs["logprobs"] = request.logprobs
     if request.schema is not None:
         kwargs["json_schema"] = request.schema
     return kwargs
@@ -108,7 +110,7 @@ class VLLMModel(Model):
     async def _prompt(self, request: GenerateRequest) -> str:
         if self._tokenizer is None:
             self._tokenizer = await self._engine.get_tokenizer()
-        return self._tokenizer.apply_chat_template(list(request.messages), tokenize=False, add_generation_prompt=True)
+        return chat_prompt(self._tokenizer, request)
 
     async def _final_output(self, request: GenerateRequest) -> AsyncIterator[Any]:
         params = build_sampling_params(self._vllm, sampling_kwargs(request))
@@ -120,7 +122,7 @@ class VLLMModel(Model):
         async for final in self._final_output(request):
             pass
         assert final is not None, "vLLM returned no output"
-        choices = tuple(Choice(o.text, "length" if o.finish_reason == "length" else "stop", i)
+        choices = tuple(Choice(o.text, "length" if o.finish_reason == "length" else "stop", i, output_logprobs(o))
                         for i, o in enumerate(final.outputs))
         return Completion(choices, _usage(final))
 
@@ -134,6 +136,23 @@ class VLLMModel(Model):
         if final is not None:
             reason = final.outputs[0].finish_reason
             yield Delta("", "length" if reason == "length" else "stop", _usage(final))
+
+
+def chat_prompt(tokenizer: Any, request: GenerateRequest) -> str:
+    """The chat rendered with the model's template; a last assistant message is continued, not closed."""
+    messages = list(request.messages)
+    if len(messages) > 1 and messages[-1]["role"] == "assistant":
+        return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=False,
+                                             continue_final_message=True)
+    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+
+
+def output_logprobs(output: Any) -> tuple[dict[str, float], ...] | None:
+    """vLLM's per-token ``{token_id: Logprob(logprob, decoded_token)}`` maps as text → log-probability."""
+    if not getattr(output, "logprobs", None):
+        return None
+    return tuple({(lp.decoded_token if lp.decoded_token is not None else str(token)): float(lp.logprob)
+                  for token, lp in step.items()} for step in output.logprobs)
 
 
 def _usage(output: Any) -> Usage:

@@ -51,7 +51,8 @@ def test_stop_sequences_and_length_limit(tiny):
     assert cut.choices[0].finish_reason == "length" and cut.usage.completion_tokens == 5
 
 
-def test_n_samples_use_distinct_seeds_and_reuse_the_prompt(tiny):
+def test_sequential_n_samples_use_distinct_seeds_and_reuse_the_prompt(tiny, monkeypatch):
+    monkeypatch.setattr(tiny, "batch", False)
     completion = tiny.generate_sync("Invent a name for a cat. One word.", n=4, temperature=1.0, seed=123,
                                     max_tokens=6)
     assert len(completion.choices) == 4 and completion.usage.calls == 4
@@ -60,6 +61,49 @@ def test_n_samples_use_distinct_seeds_and_reuse_the_prompt(tiny):
     assert completion.usage.cached_tokens >= 3 * (completion.usage.prompt_tokens // 4 - 1)
     again = tiny.generate_sync("Invent a name for a cat. One word.", n=4, temperature=1.0, seed=123, max_tokens=6)
     assert again.texts == completion.texts
+
+
+def test_n_samples_are_decoded_together_in_one_batch_sharing_the_prompt(tiny):
+    prompt = "Invent a name for a dog. One word."
+    completion = tiny.generate_sync(prompt, n=4, temperature=1.0, seed=7, max_tokens=6)
+    assert len(completion.choices) == 4 and completion.usage.calls == 1
+    assert len(set(completion.texts)) > 1
+    assert 0 < completion.usage.completion_tokens <= 24
+    again = tiny.generate_sync(prompt, n=4, temperature=1.0, seed=7, max_tokens=6)
+    assert again.texts == completion.texts  # same seeds, same samples
+    assert again.usage.cached_tokens == again.usage.prompt_tokens - 1  # the prompt stayed in the batch's cache
+
+
+def test_batched_greedy_samples_match_a_single_greedy_answer(tiny):
+    single = tiny.generate_sync(QUESTION, max_tokens=8).text
+    batched = tiny.generate_sync(QUESTION, n=2, temperature=0.0, max_tokens=8)
+    assert batched.texts == [single, single]
+
+
+def test_batched_samples_honour_stop_strings_and_the_length_limit(tiny):
+    out = tiny.generate_sync("Count from 1 to 20, one number per line.", n=2, temperature=0.0, max_tokens=40,
+                             stop=["\n5"])
+    assert all("5" not in t.split("\n")[-1] for t in out.texts) and all(c.finish_reason == "stop" for c in out.choices)
+    cut = tiny.generate_sync("Count from 1 to 50, separated by commas.", n=2, temperature=0.0, max_tokens=5)
+    assert [c.finish_reason for c in cut.choices] == ["length", "length"]
+
+
+def test_logprobs_give_the_probability_of_a_yes(tiny):
+    from agentkit.workflows.verifiers import yes_probability
+
+    out = tiny.generate_sync("Is Paris the capital of France? Answer Yes or No.", max_tokens=1, logprobs=5)
+    top = out.choices[0].logprobs[0]
+    assert len(top) >= 2 and max(top.values()) <= 0.0
+    assert yes_probability(top) > 0.8
+    wrong = tiny.generate_sync("Is Berlin the capital of France? Answer Yes or No.", max_tokens=1, logprobs=5)
+    assert yes_probability(wrong.choices[0].logprobs[0]) < yes_probability(top)
+
+
+def test_a_last_assistant_message_is_continued(tiny):
+    chat = [{"role": "user", "content": "What is the capital of France?"},
+            {"role": "assistant", "content": "The capital of France is"}]
+    out = tiny.generate_sync(chat, max_tokens=4)
+    assert out.text.strip().startswith("Paris")
 
 
 def test_a_growing_conversation_only_pays_for_new_tokens(tiny):

@@ -110,3 +110,24 @@ def test_a_run_that_dies_part_way_still_shows_the_problems_that_finished(capsys,
     captured = capsys.readouterr()
     assert "1 of 3 problems finished before the run stopped" in captured.out and "arith-000" in captured.out
     assert "the server went away" in captured.err
+
+
+def test_run_gsm8k_problems_prints_the_per_problem_table_and_accuracy(capsys, monkeypatch, tmp_path):
+    rows = [{"question": f"Problem {i}: what is 2 + {i % 2 * 2}?", "answer": f"#### {2 + i % 2 * 2}"} for i in range(6)]
+    (tmp_path / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    monkeypatch.setenv("GSM8K_DATA", str(tmp_path))
+    monkeypatch.setattr("agentkit.workflows.tasks.gsm8k.Gsm8kTask.dev_size", 0)
+    assert main(["run", "--task", "gsm8k", "--workflow", "sc", "--n", "3", "--limit", "2",
+                 "--model", "scripted:2 + 2 = 4.\n\nThe answer is \\boxed{4}."]) == 0
+    out = capsys.readouterr().out
+    solved = sum(f"train-000{i}" in out for i in (1, 3, 5))  # the seeded sample's odd problems are right
+    assert "Problems" in out and f"solved {solved} of 2 ({solved / 2:.0%})" in out
+
+
+def test_run_takes_a_verifier_spec_and_refuses_an_unknown_one(capsys):
+    assert main(["run", "--task", "gsm8k", "q", "--workflow", "best-of-n", "--n", "2", "--verifier", "task",
+                 "--aggregate", "min", "--model", "scripted:3 * 4 = 12.\n\nThe answer is \\boxed{12}.", "--json"]) == 0
+    state = json.loads(capsys.readouterr().out)["state"]
+    assert state["answer"] == "12" and state["score"] == 1.0
+    assert main(["run", "q", "--workflow", "best-of-n", "--verifier", "oracle", "--model", "scripted:x"]) == 2
+    assert "Unknown verifier 'oracle'" in capsys.readouterr().err

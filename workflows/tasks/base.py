@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from agentkit.types import Message
 from agentkit.workflows.answers import find_answer, parse_number
 
 if TYPE_CHECKING:
@@ -33,13 +34,13 @@ class Task:
     Attributes:
         name: the task's CLI name.
         prompts: template names by role (``cot``, ``sample``, ``propose``, ``step``, ``value``, ``vote``,
-            ``judge``, ``reflect``, ``aggregate``, ``refine``); see ``workflows/prompts/``.
+            ``judge_step``, ``reflect``, ``aggregate``, ``refine``); see ``workflows/prompts/``.
         max_depth: the default search depth in steps.
     """
 
     name = "qa"
     prompts: dict[str, str] = {
-        "cot": "cot", "judge": "judge", "reflect": "reflect", "aggregate": "aggregate", "refine": "refine",
+        "cot": "cot", "judge_step": "judge_step", "reflect": "reflect", "aggregate": "aggregate", "refine": "refine",
         "propose": "steps_propose", "step": "steps_next", "value": "steps_value", "vote": "steps_vote",
         "react": "react", "act": "act", "act_json": "act_json",
     }
@@ -65,6 +66,24 @@ class Task:
         """The final answer in a reasoning text, or ``None``."""
         return find_answer(text)
 
+    def stated_answer(self, step: str) -> str | None:
+        """The answer a step states outright (it ends a search path); by default what ``extract`` finds."""
+        return self.extract(step)
+
+    def messages(self, messages: list[Message]) -> list[Message]:
+        """The chat for a solving prompt, as sent: a few-shot task puts its worked examples in here."""
+        return messages
+
+    def verify_steps(self, question: str, steps: list[str]) -> list[float] | None:
+        """A programmatic score in [0, 1] of each step of a solution (needs no reference), or ``None`` when
+        the task has no check at that grain. The default checks the last step's answer with ``verify``
+        and scores the steps before it 1.0 (nothing to check there)."""
+        if not self.has_verifier() or not steps:
+            return None
+        answer = self.extract(steps[-1])
+        checked = self.verify(question, answer) if answer is not None else None
+        return [*([1.0] * (len(steps) - 1)), checked[0] if checked is not None else 0.0]
+
     def normalize(self, answer: str) -> str:
         """A canonical form for voting: numbers compare by value, other text case- and space-insensitively.
 
@@ -79,7 +98,7 @@ class Task:
 
     def has_verifier(self) -> bool:
         """Whether the task checks answers itself (it overrides ``verify``); without, an LLM judge is used."""
-        return type(self).verify is not Task.verify
+        return type(self).verify is not Task.verify or type(self).verify_steps is not Task.verify_steps
 
     def verify(self, question: str, answer: str) -> tuple[float, str] | None:
         """A programmatic check of ``answer`` that needs no reference: (score in [0, 1], why), or ``None``
@@ -94,9 +113,20 @@ class Task:
             return False
         return self.normalize(answer) == self.normalize(problem.reference)
 
-    def search(self, question: str, **options: Any) -> tuple[WorldModel[Any, Any], SearchConfig[Any, Any]]:
+    def search(self, question: str, *, verifier: Any = None,
+               **options: Any) -> tuple[WorldModel[Any, Any], SearchConfig[Any, Any]]:
         """The problem as a search problem: a world model and a search config (``options`` go to the
-        config: ``generation``, ``judging``, ``n_evaluate``, ``temperature``)."""
+        config: ``generation``, ``judging``, ``n_evaluate``, ``temperature``). With ``verifier`` (a step
+        verifier or its spec, see ``agentkit.workflows.verifiers``) it values the states instead of the
+        config's own judging."""
         from agentkit.workflows.search.steps import StepsConfig, StepsWorld
 
-        return StepsWorld(question, max_steps=self.max_depth, task=self), StepsConfig(self, **options)
+        return StepsWorld(question, max_steps=self.max_depth, task=self), self._verified(StepsConfig(self, **options), verifier)
+
+    def _verified(self, config: Any, verifier: Any) -> Any:
+        if verifier is None:
+            return config
+        from agentkit.workflows.search.steps import VerifiedConfig
+        from agentkit.workflows.verifiers import make_verifier
+
+        return VerifiedConfig(config, make_verifier(verifier, self))

@@ -201,7 +201,10 @@ class Game24Task(Task):
     def score(self, problem: Problem, answer: str | None) -> bool:
         return answer is not None and self.verify(problem.question, answer)[0] == 1.0
 
-    def search(self, question: str, **options: Any) -> tuple[Any, Any]:
+    def search(self, question: str, *, verifier: Any = None, **options: Any) -> tuple[Any, Any]:
         from agentkit.workflows.tasks.game24_search import Game24Config, Game24World
 
+        if verifier is not None:
+            raise UserError("Game of 24 searches over numbers left, not steps of text: value them with the "
+                            "model (--judging value|vote), not a step verifier.")
         return Game24World(parse_puzzle(question)), Game24Config(self, **options)

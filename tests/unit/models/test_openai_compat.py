@@ -87,6 +87,10 @@ class FakeServer:
         content = '{"ok": true}' if fmt else f"reply {number} seed {seed}"
         choices = [{"index": i, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}
                    for i in range(n)]
+        if body.get("logprobs"):
+            for c in choices:
+                c["logprobs"] = {"content": [{"token": "Yes", "logprob": -0.1, "top_logprobs": [
+                    {"token": "Yes", "logprob": -0.1}, {"token": "No", "logprob": -2.4}][: body["top_logprobs"]]}]}
         return 200, {"id": "x", "object": "chat.completion", "created": 0, "model": "m", "choices": choices,
                      "usage": {"prompt_tokens": 7, "completion_tokens": 2 * n, "total_tokens": 7 + 2 * n}}
 
@@ -113,6 +117,21 @@ def test_a_reply_maps_to_a_completion_with_usage(server):
     sent = server.bodies[0]
     assert (sent["model"], sent["max_tokens"], sent["stop"], sent["seed"]) == ("m", 5, ["\n"], 3)
     assert sent["messages"] == [{"role": "user", "content": "hi"}]
+
+
+def test_logprobs_are_asked_for_and_read_per_token(server):
+    completion = _model(server).generate_sync("Yes or no?", max_tokens=1, logprobs=2)
+    assert (server.bodies[0]["logprobs"], server.bodies[0]["top_logprobs"]) == (True, 2)
+    assert completion.choices[0].logprobs == ({"Yes": -0.1, "No": -2.4},)
+    assert _model(server).generate_sync("hi").choices[0].logprobs is None
+    assert "logprobs" not in server.bodies[1]
+
+
+def test_a_last_assistant_message_asks_the_server_to_continue_it(server):
+    _model(server).generate_sync([{"role": "user", "content": "q"}, {"role": "assistant", "content": "Step 1:"}])
+    body = server.bodies[0]
+    assert body["continue_final_message"] is True and body["add_generation_prompt"] is False
+    assert body["messages"][-1] == {"role": "assistant", "content": "Step 1:"}
 
 
 def test_5xx_and_garbage_are_retried(server):

@@ -21,6 +21,26 @@ def test_requests_map_to_native_sampling_params():
     assert kwargs == {"n": 4, "temperature": 0.7, "top_p": 0.9, "max_tokens": 64, "stop": ["\n"], "seed": 5}
 
 
+def test_logprobs_and_continued_messages_map_to_vllm():
+    from agentkit.models.vllm import chat_prompt, output_logprobs
+
+    assert sampling_kwargs(_request(logprobs=5))["logprobs"] == 5
+    assert "logprobs" not in sampling_kwargs(_request())
+
+    class Tokenizer:
+        def apply_chat_template(self, messages, **kw):
+            return kw
+
+    chat = GenerateRequest(({"role": "user", "content": "q"}, {"role": "assistant", "content": "Step 1:"}))
+    assert chat_prompt(Tokenizer(), chat) == {"tokenize": False, "add_generation_prompt": False,
+                                              "continue_final_message": True}
+    assert chat_prompt(Tokenizer(), _request())["add_generation_prompt"] is True
+    lp = types.SimpleNamespace
+    output = lp(logprobs=[{9454: lp(logprob=-0.2, decoded_token="Yes"), 2753: lp(logprob=-1.9, decoded_token="No")}])
+    assert output_logprobs(output) == ({"Yes": -0.2, "No": -1.9},)
+    assert output_logprobs(lp(logprobs=None)) is None
+
+
 def _fake_vllm(new_api: bool):
     made = {}
 

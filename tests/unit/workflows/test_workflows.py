@@ -1,14 +1,16 @@
 """Control flow of the sampling, verifying, reflecting and acting workflows on a scripted model."""
 
 import asyncio
+import math
 from pathlib import Path
 
 import pytest
 
 from agentkit.context import RunContext
 from agentkit.envs.base import Obs, StepResult
-from agentkit.events import Action, Observation, Prune, Score, Stopped
+from agentkit.events import Action, Prune, Stopped
 from agentkit.limits import Limits
+from agentkit.models.base import Choice
 from agentkit.models.testing import ScriptedModel
 from agentkit.runtime import run
 from agentkit.workflows import best_of_n, got, react, reflexion, self_consistency
@@ -56,16 +58,30 @@ def test_best_of_n_with_the_tasks_programmatic_verifier_makes_no_judge_calls():
     assert feedback[0] == "4 + 9 + 10 + 13 = 36, not 24" and "uses 24" in feedback[2]
 
 
-def test_best_of_n_with_an_llm_judge_scores_each_candidate():
+def test_best_of_n_with_an_llm_judge_scores_each_candidate_from_its_yes_probability():
     samples = iter(["Answer: 381", "Answer: 391"])
 
     def respond(req):
-        if "You check answers" in req.messages[0]["content"]:
-            return "Checks out. Score: 9" if "Answer: 391" in req.messages[-1]["content"] else "Wrong. Score: 2"
+        if "You check math solutions" in req.messages[0]["content"]:
+            assert req.logprobs and req.max_tokens == 1
+            yes = 0.9 if "Answer: 391" in req.messages[-1]["content"] else 0.2
+            return Choice("Yes", logprobs=({"Yes": math.log(yes), "No": math.log(1 - yes)},))
         return next(samples)
 
     state = _run(best_of_n.build(n=2, verifier="llm"), "17 * 23?", ScriptedModel(respond))
-    assert state["answer"] == "391" and state["score"] == 0.9
+    assert state["answer"] == "391" and state["score"] == pytest.approx(0.9)
+
+
+def test_the_llm_judge_reads_a_yes_or_no_reply_when_the_backend_gives_no_logprobs():
+    samples = iter(["Answer: 381", "Answer: 391"])
+
+    def respond(req):
+        if "You check math solutions" in req.messages[0]["content"]:
+            return "Yes" if "Answer: 391" in req.messages[-1]["content"] else "No"
+        return next(samples)
+
+    state = _run(best_of_n.build(n=2, verifier="llm"), "17 * 23?", ScriptedModel(respond))
+    assert state["answer"] == "391" and state["score"] == 1.0
 
 
 def test_best_of_n_takes_a_verifier_function():
