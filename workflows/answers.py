@@ -12,10 +12,11 @@ Example:
 from __future__ import annotations
 
 import ast
+import itertools
 import re
 from fractions import Fraction
 
-__all__ = ["check_equations", "find_answer", "last_boxed", "parse_number", "parse_score"]
+__all__ = ["answer_rule", "check_equations", "find_answer", "last_boxed", "parse_number", "parse_score"]
 
 _ANSWER = re.compile(r"\banswer\s*(?:is)?\s*[:：]\s*(.+?)\s*$", re.IGNORECASE | re.MULTILINE)
 _SCORE = re.compile(r"(?:score|rating)\s*[:=]?\s*(\d+(?:\.\d+)?)", re.IGNORECASE)
@@ -33,6 +34,13 @@ def find_answer(text: str) -> str | None:
     answer = matches[-1] if matches else last_boxed(text)
     answer = (answer or "").strip().rstrip(".").strip()
     return answer or None
+
+
+def answer_rule(text: str) -> str:
+    """Which of ``find_answer``'s rules finds the answer in ``text``: ``answer:``, ``boxed`` or ``none``."""
+    if _ANSWER.findall(text.replace("**", "")):
+        return "answer:" if find_answer(text) else "none"
+    return "boxed" if find_answer(text) else "none"
 
 
 def last_boxed(text: str) -> str | None:
@@ -92,7 +100,7 @@ def check_equations(text: str) -> tuple[list[str], list[str]]:
     for run in _RUN.findall(clean):
         parts = [p.strip() for p in run.split("=")]
         values = [(_arith(p), p) for p in parts]
-        for (left, ltext), (right, rtext) in zip(values, values[1:]):
+        for (left, ltext), (right, rtext) in itertools.pairwise(values):
             if left is None or right is None or not re.search(r"\d\s*[-+*/]\s*\(?\d", ltext):
                 continue
             equation = f"{ltext} = {rtext}"

@@ -30,18 +30,21 @@ class CoTState(TypedDict, total=False):
     question: str
     reasoning: str
     answer: str | None
+    extracted_by: str
     error: str | None
     stop_reason: StopReason
 
 
 def make_extract(task: Task, *, node: str = "extract"):
-    """A node pulling the task's answer out of ``state["reasoning"]``; a missing one is recorded, not raised."""
+    """A node pulling the task's answer out of ``state["reasoning"]`` (``extracted_by``: the rule that found
+    it); a missing one is recorded, not raised."""
 
     async def extract(state: dict[str, Any], runtime: Runtime[RunContext]) -> dict[str, Any]:
-        answer = task.extract(state.get("reasoning", ""))
-        reason = "" if answer else state.get("stop_reason") or "the model gave no 'Answer:' line"
+        reasoning = state.get("reasoning", "")
+        answer = task.extract(reasoning)
+        reason = "" if answer else state.get("stop_reason") or task.no_answer
         runtime.stream_writer(Answer(answer, reason))
-        return {"answer": answer, "error": reason or None}
+        return {"answer": answer, "error": reason or None, "extracted_by": task.extraction_rule(reasoning)}
 
     extract.__name__ = node
     return extract

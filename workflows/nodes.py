@@ -69,6 +69,7 @@ class Candidate(TypedDict):
     score: NotRequired[float]
     feedback: NotRequired[str]
     origin: NotRequired[str]
+    extracted_by: NotRequired[str]
     id: NotRequired[int]
     parents: NotRequired[list[int]]
 
@@ -117,8 +118,9 @@ def make_sample(task: Task, *, n: int, temperature: float = 0.7, role: str = "co
             runtime.stream_writer(Thought(node, text.strip()))
             answer = task.extract(text)
             if answer is None:
-                runtime.stream_writer(Prune(node, text.strip()[-80:], "no answer found in the sample"))
-            candidates.append({"text": text.strip(), "answer": answer, "origin": node})
+                runtime.stream_writer(Prune(node, text.strip()[-80:], f"no answer: {task.no_answer}"))
+            candidates.append({"text": text.strip(), "answer": answer, "origin": node,
+                               "extracted_by": task.extraction_rule(text)})
         if not numbered:
             return {"candidates": candidates}
         runtime.stream_writer(Expand(node, id=0, parent=None, text=state["question"]))

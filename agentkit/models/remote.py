@@ -17,6 +17,7 @@ import re
 import weakref
 from abc import abstractmethod
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
 from agentkit.errors import ContextOverflowError, ModelServerError
@@ -104,7 +105,7 @@ class RemoteChatModel(Model):
                 self.native_n = True
         choices = [c for texts, _ in parts for c in texts][: request.n]
         usage = sum((u for _, u in parts), Usage())
-        return Completion(tuple(Choice(c.text, c.finish_reason, i) for i, c in enumerate(choices)), usage)
+        return Completion(tuple(replace(c, index=i) for i, c in enumerate(choices)), usage)
 
     async def _one(self, request: GenerateRequest, n: int, seed: int | None) -> tuple[list[Choice], Usage]:
         params = self._params(request, n, seed)

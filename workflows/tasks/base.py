@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from agentkit.types import Message
-from agentkit.workflows.answers import find_answer, parse_number
+from agentkit.workflows.answers import answer_rule, find_answer, parse_number
 
 if TYPE_CHECKING:
     from agentkit.workflows.search.base import SearchConfig, WorldModel
@@ -39,6 +39,8 @@ class Task:
     """
 
     name = "qa"
+    #: why a reply without an answer has none (recorded as the run's error)
+    no_answer = "the model gave no 'Answer:' line"
     prompts: dict[str, str] = {
         "cot": "cot", "judge_step": "judge_step", "reflect": "reflect", "aggregate": "aggregate", "refine": "refine",
         "propose": "steps_propose", "step": "steps_next", "value": "steps_value", "vote": "steps_vote",
@@ -65,6 +67,10 @@ class Task:
     def extract(self, text: str) -> str | None:
         """The final answer in a reasoning text, or ``None``."""
         return find_answer(text)
+
+    def extraction_rule(self, text: str) -> str:
+        """Which rule found the answer in ``text`` (``answer:``, ``boxed``), or ``none``."""
+        return answer_rule(text)
 
     def stated_answer(self, step: str) -> str | None:
         """The answer a step states outright (it ends a search path); by default what ``extract`` finds."""

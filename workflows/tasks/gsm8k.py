@@ -33,7 +33,7 @@ import urllib.request
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from agentkit.errors import UserError
 from agentkit.paths import cache_dir
@@ -166,7 +166,8 @@ class Gsm8kTask(Task):
     """
 
     name = "gsm8k"
-    prompts = {**Task.prompts, "cot": "gsm8k_cot"}
+    no_answer = "the reply has no number in it"
+    prompts: ClassVar[dict[str, str]] = {**Task.prompts, "cot": "gsm8k_cot"}
     max_depth = 10
     #: training problems reserved for choosing prompts and demonstrations; never sampled for measurement.
     dev_size = 500
@@ -231,6 +232,9 @@ class Gsm8kTask(Task):
 
     def extract(self, text: str) -> str | None:
         return self.extraction(text).answer
+
+    def extraction_rule(self, text: str) -> str:
+        return self.extraction(text).rule
 
     def stated_answer(self, step: str) -> str | None:
         """An answer given by a rule (``\\boxed``, ``####``, ``the answer is``), not just a last number."""

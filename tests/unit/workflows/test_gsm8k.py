@@ -123,3 +123,19 @@ def test_task_options_are_checked():
         get_task("gsm8k?color=red")
     with pytest.raises(UserError, match="shots=.lots. should be a whole number"):
         get_task("gsm8k?shots=lots")
+
+
+def test_a_reply_without_a_number_is_a_wrong_answer_with_its_reason_and_the_rule_is_recorded():
+    import asyncio
+
+    from agentkit.context import RunContext
+    from agentkit.models.testing import ScriptedModel
+    from agentkit.runtime import run
+    from agentkit.workflows import cot
+
+    graph = cot.build(task="gsm8k")
+    state = asyncio.run(run(graph, {"question": "q"}, RunContext(ScriptedModel(["I do not know."]))))
+    assert state["answer"] is None and state["error"] == "the reply has no number in it"
+    assert state["extracted_by"] == "no number"
+    state = asyncio.run(run(graph, {"question": "q"}, RunContext(ScriptedModel(["So 4 + 4 = 8 apples."]))))
+    assert (state["answer"], state["extracted_by"]) == ("8", "last number")
