@@ -41,6 +41,7 @@ from typing import Any, Literal, Protocol
 
 from agentkit.context import RunContext
 from agentkit.errors import AgentkitError, UserError
+from agentkit.optional import require
 from agentkit.templates import render
 
 Task = Any  # a ``agentkit.workflows.tasks.Task`` (not imported: tasks build verifiers, so this module comes first)
@@ -245,8 +246,7 @@ class PRMVerifier:
 
     async def score_steps(self, ctx: RunContext, question: str, steps: Sequence[str], *,
                           last_only: bool = False) -> list[float]:
-        import httpx
-
+        httpx = require("httpx", what="The PRM verifier", needs="httpx", extra="agentkit[serving]")
         body = prm_request(self.model, question, steps, step_tag=self.step_tag)
         try:
             if self._client is not None:
