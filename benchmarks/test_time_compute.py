@@ -269,8 +269,9 @@ def report(out: Path, plot: Path) -> None:
 
 
 def _per_token(acc: float, gen: float, base_acc: float | None, base_gen: float | None) -> str:
-    """Accuracy points gained over greedy CoT per 1,000 generated tokens spent beyond it."""
-    if base_acc is None or base_gen is None or gen - base_gen < 1:
+    """Accuracy points gained over greedy CoT per 1,000 generated tokens spent beyond it ('-' for methods that
+    spend about what CoT does, where the ratio means nothing)."""
+    if base_acc is None or base_gen is None or gen - base_gen < 0.5 * base_gen:
         return "-"
     return f"{100 * (acc - base_acc) / (gen - base_gen) * 1000:+.1f}"
 
