@@ -17,6 +17,7 @@ from agentkit.events import Answer, Expand, Prune, Score, Stopped, Thought, Toke
 from agentkit.templates import Template, render
 from agentkit.types import Message
 from agentkit.workflows.answers import find_answer, parse_score
+from agentkit.workflows import verifiers as v
 from agentkit.workflows.guard import StopReason, first_reason, guard
 
 if TYPE_CHECKING:
@@ -231,8 +232,6 @@ def make_score(task: Task, *, verifier: Any = "auto", aggregate: str = "last", n
     ``aggregate`` (``last``, ``min``, ``prod``, ``mean``). A candidate with no answer scores 0; when no
     verifier can score, the run stops with the reason.
     """
-    from agentkit.workflows import verifiers as v
-
     step_verifier = None if callable(verifier) and not hasattr(verifier, "score_steps") else \
         v.make_verifier(verifier, task)
     if aggregate not in v.AGGREGATIONS:
