@@ -9,6 +9,10 @@ tokens in one pass costs much less than n passes; ``benchmarks/model_overhead.py
 The prompt stays in sequence 0 between calls, so a call whose prompt extends the previous one (the same
 few-shot examples, the next step of a search) evaluates only the new tokens. With ``logprobs`` the top
 alternatives of every generated token are returned, which is how an LLM judge reads P(Yes).
+
+Seeds fix each sample's random draws, but batched samples are not bit-for-bit repeatable across calls: where a
+sample's tokens land in the shared cache changes the order llama.cpp sums attention in, and at a high
+temperature a last-bit difference can pick another token. Greedy decoding is unaffected in practice.
 """
 
 from __future__ import annotations
