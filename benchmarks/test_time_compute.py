@@ -215,7 +215,7 @@ def _best(scored: list[dict[str, Any]]) -> str | None:
     return max(answered, key=lambda c: c["score"])["answer"] if answered else None
 
 
-def report(out: Path, plot: Path) -> None:
+def report(out: Path, plot: Path, *, markdown: bool = False) -> None:
     task = Gsm8kTask(split="train")
     curves: dict[str, dict[str, list[tuple[float, float, float, float]]]] = {}
     for path in sorted(out.glob("*.jsonl")):
@@ -263,9 +263,20 @@ def report(out: Path, plot: Path) -> None:
             table.caption = (f"published for the family: {family} {score}% on the GSM8K test split (the Qwen2.5 "
                              "report); this is the Coder variant, on a training-split sample")
         console.print(table)
+        if markdown:
+            _markdown(table)
     if curves:
         _plot(curves, plot)
         console.print(f"plot: {plot}")
+
+
+def _markdown(table: Table) -> None:
+    """The table as Markdown, for the README."""
+    columns = [c.header for c in table.columns]
+    print("| " + " | ".join(columns) + " |")
+    print("|" + " --- |" * len(columns))
+    for i in range(table.row_count):
+        print("| " + " | ".join(str(c._cells[i]) for c in table.columns) + " |")
 
 
 def _per_token(acc: float, gen: float, base_acc: float | None, base_gen: float | None) -> str:
@@ -327,6 +338,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "test_time_compute", help="results folder")
     parser.add_argument("--plot", type=Path, default=None, help="PNG path (default: OUT/accuracy_vs_tokens.png)")
     parser.add_argument("--report", action="store_true", help="only print the table and draw the plot")
+    parser.add_argument("--markdown", action="store_true", help="also print the tables as Markdown")
     args = parser.parse_args()
     if not os.environ.get("GSM8K_DATA") and (ROOT.parent.parent / "shared" / "data" / "gsm8k").is_dir():
         os.environ["GSM8K_DATA"] = str(ROOT.parent.parent / "shared" / "data" / "gsm8k")
@@ -340,7 +352,7 @@ def main() -> None:
         problems = Gsm8kTask(split="train").sample(args.problems, seed=args.seed)
         for spec in args.model or ["qwen-1.5b", "qwen-0.5b"]:
             asyncio.run(run_model(spec, problems, methods, args.out, args.max_tokens, args.seed))
-    report(args.out, plot)
+    report(args.out, plot, markdown=args.markdown)
 
 
 if __name__ == "__main__":
