@@ -189,7 +189,7 @@ def make_weighted_vote(task: Task, *, node: str = "select"):
 
     async def select(state: dict[str, Any], runtime: Runtime[RunContext]) -> dict[str, Any]:
         candidates = state.get("candidates", [])
-        if (state.get("stop_reason") or "").startswith("verifier failed"):
+        if (state.get("stop_reason") or "").startswith(VERIFIER_FAILED):
             candidates = []
         answer, totals = weighted_vote(task, candidates)
         for key, total in totals.items():
@@ -220,6 +220,8 @@ def make_vote(task: Task, *, node: str = "vote"):
 
 
 Verifier = Callable[[str, str], "tuple[float, str] | float | bool | None"]
+#: how ``stop_reason`` starts when no verifier could score; the selecting nodes then elect no answer
+VERIFIER_FAILED = "verifier failed"
 
 
 def make_score(task: Task, *, verifier: Any = "auto", aggregate: str = "last", node: str = "score"):
@@ -257,7 +259,7 @@ def make_score(task: Task, *, verifier: Any = "auto", aggregate: str = "last", n
         try:
             results = await asyncio.gather(*(score_one(runtime.context, state["question"], c) for c in todo))  # type: ignore[arg-type]
         except v.VerifierError as e:
-            reason = f"verifier failed: {e}"
+            reason = f"{VERIFIER_FAILED}: {e}"
             runtime.stream_writer(Stopped(reason))
             return {"stop_reason": reason, "error": reason}
         for c, (value, feedback) in zip(todo, results, strict=True):
@@ -285,7 +287,7 @@ def best(candidates: list[Candidate]) -> Candidate | None:
 
 async def select_best(state: dict[str, Any], runtime: Runtime[RunContext]) -> dict[str, Any]:
     """Set ``state["answer"]`` to the best-scored candidate's answer (none when the verifier failed)."""
-    failed = (state.get("stop_reason") or "").startswith("verifier failed")
+    failed = (state.get("stop_reason") or "").startswith(VERIFIER_FAILED)
     top = None if failed else best(state.get("candidates", []))
     if top is None:
         reason = state.get("stop_reason") or f"none of {len(state.get('candidates', []))} candidates gave an answer"

@@ -32,7 +32,6 @@ Example:
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 import re
@@ -48,7 +47,7 @@ Task = Any  # a ``agentkit.workflows.tasks.Task`` (not imported: tasks build ver
 
 __all__ = [
     "AGGREGATIONS", "FallbackVerifier", "JudgeVerifier", "PRMVerifier", "StepVerifier", "TaskVerifier",
-    "VerifierError", "aggregate", "make_verifier", "prm_request", "prm_scores", "split_steps",
+    "VerifierError", "aggregate", "make_verifier", "prm_request", "prm_scores", "split_steps", "yes_probability",
 ]
 
 log = logging.getLogger(__name__)
@@ -311,15 +310,3 @@ def make_verifier(spec: str | StepVerifier, task: Task) -> StepVerifier:
         prm = PRMVerifier(url, model) if model else PRMVerifier(url)
         return FallbackVerifier([prm, JudgeVerifier(task)])
     raise UserError(f"Unknown verifier {spec!r}: use task, llm, auto or prm:URL#MODEL.")
-
-
-async def score_solutions(verifier: StepVerifier, ctx: RunContext, question: str, texts: Sequence[str], *,
-                          how: str = "last", unit: Literal["paragraph", "line"] = "paragraph") -> list[float]:
-    """One aggregated score per solution text (scored concurrently)."""
-    async def one(text: str) -> float:
-        steps = split_steps(text, unit)
-        if not steps:
-            return 0.0
-        return aggregate(await verifier.score_steps(ctx, question, steps, last_only=how == "last"), how)
-
-    return list(await asyncio.gather(*(one(t) for t in texts)))

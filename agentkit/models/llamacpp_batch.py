@@ -150,6 +150,7 @@ class BatchDecoder:
         for s in samples[1:]:
             llama_cpp.llama_memory_seq_cp(self._ctx.memory, 0, s.seq, -1, -1)
         vocab = self._vocab = self._vocab or llama_cpp.llama_model_get_vocab(self.llama._model.model)
+        stop_bytes = [stop.encode("utf-8") for stop in stops if stop]
         where = {s.seq: self._last for s in samples}  # batch index of each sample's next-token logits
         batch = self._batch.batch
         for step in range(max_tokens):
@@ -165,8 +166,9 @@ class BatchDecoder:
                     s.finish = "stop"
                     continue
                 s.tokens += 1
-                s.data += self.piece(token)
-                if stops and self._stopped(s, stops):
+                piece = self.piece(token)
+                s.data += piece
+                if stop_bytes and self._stopped(s, stop_bytes, len(piece)):
                     continue
                 if step + 1 == max_tokens:
                     s.finish = "length"
@@ -181,13 +183,15 @@ class BatchDecoder:
         for s in samples:
             s.finish = s.finish or "length"
 
-    def _stopped(self, s: Sample, stops: list[str]) -> bool:
-        text = s.data.decode("utf-8", "ignore")
-        tail = max(0, len(text) - max(map(len, stops)) - 16)
-        hits = [i for stop in stops if (i := text.find(stop, tail)) >= 0]
+    def _stopped(self, s: Sample, stops: list[bytes], added: int) -> bool:
+        """Whether the ``added`` newest bytes complete a stop string; if so cut the text before it. Only the
+        tail that could hold a new match is searched, so a step costs the same however long the sample is."""
+        longest = max(map(len, stops))
+        start = max(0, len(s.data) - added - longest + 1)
+        hits = [i for stop in stops if (i := s.data.find(stop, start)) >= 0]
         if not hits:
             return False
-        s.text, s.finish = text[: min(hits)], "stop"
+        s.text, s.finish = s.data[: min(hits)].decode("utf-8", "replace"), "stop"
         return True
 
     def piece(self, token: int, special: bool = False) -> bytes:
