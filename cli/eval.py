@@ -22,6 +22,8 @@ EVAL_EXAMPLES = """examples:
   agentkit eval --env alfworld --policy expert --out runs/alf-expert   # the engine's expert on all 140 games
   agentkit eval --env webshop --env-option url=http://127.0.0.1:3000 --limit 10
   agentkit eval --env twx --env-option games=coin --per-type 20 --memory mem/coin --frozen  # read a memory
+  agentkit eval --task gsm8k --workflow sc --option n=8 --limit 50 --concurrency 2  # GSM8K's held-out problems
+  agentkit eval --task 'gsm8k?shots=4' --tasks train-0600 train-0601 --max-calls 4
 """
 
 LEARN_EXAMPLES = """examples:
@@ -37,8 +39,10 @@ REPORT_EXAMPLES = """examples:
 
 
 def add_eval_arguments(parser: argparse.ArgumentParser, *, learning: bool = False) -> None:
-    parser.add_argument("--env", required=True,
-                        help="alfworld, textworld_express (twx), scienceworld (sciworld) or webshop")
+    parser.add_argument("--env", help="alfworld, textworld_express (twx), scienceworld (sciworld) or webshop")
+    if not learning:
+        parser.add_argument("--task", help="instead of --env, a reasoning task whose held-out problems are the "
+                                           "episodes: gsm8k, arithmetic, game24 (options: 'gsm8k?shots=4&split=test')")
     parser.add_argument("--split", help="the environment's split (default: its "
                                         f"{'training' if learning else 'evaluation'} split)")
     parser.add_argument("--env-option", action="append", default=[], metavar="KEY=VALUE",
@@ -50,7 +54,8 @@ def add_eval_arguments(parser: argparse.ArgumentParser, *, learning: bool = Fals
     agent = parser.add_argument_group("agent")
     agent.add_argument("--policy", choices=["agent", "expert"], default="agent",
                        help="agent: the workflow on the model; expert: the environment's reference policy")
-    agent.add_argument("-w", "--workflow", default="react", help="an acting workflow (default: react)")
+    agent.add_argument("-w", "--workflow", help="an acting workflow (default: react); with --task a reasoning "
+                                                "workflow (default: cot)")
     agent.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                        help="workflow builder option, e.g. context_tokens=2500 (repeatable)")
     agent.add_argument("--max-steps", type=int, help="actions per episode (default: per environment)")
@@ -58,6 +63,11 @@ def add_eval_arguments(parser: argparse.ArgumentParser, *, learning: bool = Fals
                        help="show one expert demonstration of the same task type, played on the training split "
                             "(default: on)")
     agent.add_argument("-t", "--temperature", type=float, default=0.0, help="sampling temperature (default 0)")
+    agent.add_argument("--max-tokens", type=int, help="generation limit per model call (default 512)")
+    budget = parser.add_argument_group("budget (per episode; it stops cleanly and says why)")
+    budget.add_argument("--max-calls", type=int, help="model calls at most")
+    budget.add_argument("--max-total-tokens", type=int, help="prompt + completion tokens at most")
+    budget.add_argument("--time-limit", type=float, help="seconds at most")
     run = parser.add_argument_group("run")
     run.add_argument("-k", "--concurrency", type=int, default=1, help="episodes at once (default 1)")
     run.add_argument("--out", help="run folder (default runs/ENV-SPLIT-POLICY-TIME)")
@@ -85,18 +95,21 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 #: EvalConfig's fields by the flags that set them, so its errors read as this command's.
-FLAGS = {"env": "--env", "split": "--split", "env_options": "--env-option", "tasks": "--tasks", "limit": "--limit",
+FLAGS = {"env": "--env", "task": "--task", "split": "--split", "env_options": "--env-option", "tasks": "--tasks", "limit": "--limit",
          "per_type": "--per-type", "policy": "--policy", "workflow": "--workflow", "options": "--option",
          "model": "--model", "temperature": "--temperature", "max_steps": "--max-steps",
          "concurrency": "--concurrency", "memory": "--memory", "frozen": "--frozen", "embedder": "--embedder",
-         "demos": "--demos", "distill_every": "--distill-every"}
+         "demos": "--demos", "distill_every": "--distill-every", "max_tokens": "--max-tokens",
+         "budget.calls": "--max-calls", "budget.tokens": "--max-total-tokens", "budget.seconds": "--time-limit"}
 
 
 def _config(args: argparse.Namespace, *, learning: bool) -> Any:
     from agentkit.experiments import EvalConfig
 
+    budget = {key: value for key, value in (("calls", args.max_calls), ("tokens", args.max_total_tokens),
+                                            ("seconds", args.time_limit)) if value is not None}
     return EvalConfig(  # for the expert, EvalConfig drops what it does not use (workflow, options, model, demos)
-        env=args.env, split=args.split, env_options=parse_pairs(args.env_option, "--env-option"), tasks=args.tasks,
+        env=args.env, task=getattr(args, "task", None), max_tokens=args.max_tokens, budget=budget, split=args.split, env_options=parse_pairs(args.env_option, "--env-option"), tasks=args.tasks,
         limit=args.limit, per_type=args.per_type, policy=args.policy, workflow=args.workflow,
         options=parse_pairs(args.option, "--option"), model=args.model, temperature=args.temperature,
         max_steps=args.max_steps, concurrency=args.concurrency, memory=args.memory, frozen=args.frozen,

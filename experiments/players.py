@@ -59,18 +59,24 @@ class AgentPlayer:
         workflow: the workflow's name, kept in the records.
         temperature, seed, prompts: passed to each episode's ``RunContext``.
         memory: the experience memory the workflow recalls from and records into.
+        max_tokens, limits: each episode's generation limit per call and budget (``Limits``).
     """
 
     def __init__(self, graph: Any, model: Any, *, workflow: str = "react", temperature: float = 0.0,
                  seed: int | None = None, prompts: Mapping[str, Mapping[str, str]] | None = None,
-                 memory: Any = None, on_event: Emit | None = None) -> None:
+                 memory: Any = None, max_tokens: int | None = None, limits: Any = None,
+                 on_event: Emit | None = None) -> None:
         self.graph, self.model, self.workflow = graph, model, workflow
+        self.max_tokens, self.limits = max_tokens, limits
         self.temperature, self.seed, self.prompts, self.memory = temperature, seed, dict(prompts or {}), memory
         self.on_event = on_event or _ignore
 
     async def __call__(self, env: ThreadedEnv, task_id: str) -> EpisodeRecord:
+        extra: dict[str, Any] = {"max_tokens": self.max_tokens} if self.max_tokens else {}
+        if self.limits is not None:
+            extra["limits"] = self.limits
         ctx = RunContext(self.model, temperature=self.temperature, env=env, memory=self.memory,
-                         prompts=self.prompts, seed=self.seed)
+                         prompts=self.prompts, seed=self.seed, **extra)
         state: dict[str, Any] = {}
         async for event in stream_run(self.graph, {"task_id": task_id}, ctx):
             self.on_event(task_id, event)

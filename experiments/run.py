@@ -38,7 +38,9 @@ from agentkit.experiments.config import RESUMABLE, ConfigError, EvalConfig
 from agentkit.experiments.events import Distilled, Phase, PhaseDone, RunStarted
 from agentkit.experiments.harness import Callbacks, OnEvent, OnRecord, Play, play_episodes
 from agentkit.experiments.players import AgentPlayer, ExpertPlayer, demonstrations
+from agentkit.experiments.problems import ProblemEnv, SolverPlayer
 from agentkit.experiments.records import EpisodeRecord
+from agentkit.workflows.tasks import get_task
 
 __all__ = ["RunResult", "default_folder", "run_eval"]
 
@@ -74,8 +76,10 @@ class RunResult:
 
 
 def default_folder(config: EvalConfig) -> Path:
-    """``runs/ENV-SPLIT-POLICY-TIME`` (``runs/learn-ENV-…`` when learning), under the current directory."""
-    prefix = f"learn-{config.env}" if config.learn else config.env
+    """``runs/ENV-SPLIT-POLICY-TIME`` (``runs/learn-ENV-…`` when learning; ``runs/TASK-…`` for a reasoning
+    task), under the current directory."""
+    where = config.env or (config.task or "").partition("?")[0]
+    prefix = f"learn-{where}" if config.learn else where
     policy = config.workflow if config.policy == "agent" else "expert"
     return Path(f"runs/{prefix}-{config.split}-{policy}-{time.strftime('%Y%m%d-%H%M%S')}")
 
@@ -97,27 +101,35 @@ async def run_eval(config: EvalConfig, *, out: str | Path | None = None, resume:
 
 
 async def _run(config: EvalConfig, out: str | Path | None, resume: bool, notify: Callbacks) -> RunResult:
-    spec = ENVS[config.env]
-    split = config.split or ((spec.demo_split or spec.default_split) if config.learn else spec.default_split)
     env_options = dict(config.env_options)
-    if config.policy == "expert" and "expert" in options_of(config.env):
-        env_options.setdefault("expert", "planner")  # the engine's planner: it wins every game
+    if config.task is not None:
+        task = get_task(config.task)
+        split, demo_split, max_steps = config.split or "all", None, None
 
-    def make() -> ThreadedEnv:
-        return make_env(config.env, split, **env_options)
+        def make() -> ThreadedEnv:
+            return ProblemEnv(task, split)
+    else:
+        spec = ENVS[config.env]
+        split = config.split or ((spec.demo_split or spec.default_split) if config.learn else spec.default_split)
+        demo_split, max_steps = spec.demo_split, config.max_steps or spec.max_steps
+        if config.policy == "expert" and "expert" in options_of(config.env):
+            env_options.setdefault("expert", "planner")  # the engine's planner: it wins every game
+
+        def make() -> ThreadedEnv:
+            return make_env(config.env, split, **env_options)
 
     tasks = await _select(make, config, split)
-    resolved = dataclasses.replace(config, split=split, tasks=tuple(tasks), limit=None, per_type=None,
-                                   max_steps=config.max_steps or spec.max_steps)
+    resolved = dataclasses.replace(config, split=config.split if config.task else split, tasks=tuple(tasks),
+                                   limit=None, per_type=None, max_steps=max_steps)
     folder = Path(out) if out is not None else default_folder(resolved)
     log = EpisodeLog(folder)
     done = log.start(resolved.to_json(), resume=resume, defaults=EvalConfig.defaults(), resumable=RESUMABLE)
     wanted = set(tasks)
     async with _Session(resolved, folder, env_options, notify) as session:
-        await session.prepare(spec.demo_split)
+        await session.prepare(demo_split)
         finished = [r for r in done if r["task_id"] in wanted]
         notify.event(None, RunStarted(
-            env=resolved.env, split=split, policy=resolved.workflow or "expert", model=session.model_name,
+            env=resolved.env or resolved.task, split=split, policy=resolved.workflow or "expert", model=session.model_name,
             episodes=len(tasks), finished=len(finished), won=sum(bool(r.get("won")) for r in finished),
             already_done=len(done), concurrency=resolved.concurrency, out=str(folder), memory=resolved.memory,
             memory_records=session.memory_records, frozen=resolved.frozen))
@@ -149,7 +161,7 @@ async def _select(make: Any, config: EvalConfig, split: str) -> list[str]:
     finally:
         await probe.close()
     if not tasks:
-        raise ConfigError(f"No episodes selected from {config.env} {split}; check {{0}}/{{1}}/{{2}}.", "tasks",
+        raise ConfigError(f"No episodes selected from {config.env or config.task} {split}; check {{0}}/{{1}}/{{2}}.", "tasks",
                           "limit", "per_type")
     return tasks
 
@@ -202,6 +214,9 @@ class _Session:
         from agentkit.models.registry import load_model
         from agentkit.workflows.registry import build_workflow
 
+        if config.task is not None:
+            await self._prepare_solver(build_workflow, load_model)
+            return
         options = config.builder_options(demos=demo_split is not None)
         if "demos" in options:
             options["demos"] = await self._demos(demo_split)
@@ -211,7 +226,18 @@ class _Session:
             await self.model.load()
         self.player = AgentPlayer(graph, self.model, workflow=config.workflow, temperature=config.temperature,
                                   seed=config.seed, prompts=config.prompts, memory=self.memory,
-                                  on_event=self.notify.event)
+                                  max_tokens=config.max_tokens, limits=config.limits, on_event=self.notify.event)
+
+    async def _prepare_solver(self, build_workflow: Any, load_model: Any) -> None:
+        config = self.config
+        task = get_task(config.task)
+        graph = build_workflow(config.workflow, **{**config.builder_options(), "task": task})
+        self.model = load_model(config.model)
+        with self.phase("load_model", f"Loading {self.model.name}…"):
+            await self.model.load()
+        self.player = SolverPlayer(graph, self.model, task, workflow=config.workflow, temperature=config.temperature,
+                                   seed=config.seed, max_tokens=config.max_tokens or 512, limits=config.limits,
+                                   prompts=config.prompts, memory=self.memory, on_event=self.notify.event)
 
     async def _demos(self, split: str | None) -> dict[str, str]:
         cache = self.out / "demos.json"

@@ -19,7 +19,9 @@ MODULES = ["agentkit", "agentkit.types", "agentkit.models.base", "agentkit.model
            "agentkit.memory.retrieve", "agentkit.memory.experience", "agentkit.memory.distill",
            "agentkit.workflows.memory_nodes", "agentkit.workflows.react_nodes", "agentkit.workflows.answers",
            "agentkit.workflows.tasks.registry", "agentkit.events", "agentkit.optional", "agentkit.paths",
-           "agentkit.plugins"]
+           "agentkit.plugins", "agentkit.experiments.config", "agentkit.experiments.problems",
+           "agentkit.experiments.harness", "agentkit.experiments.players", "agentkit.experiments.records",
+           "agentkit.experiments.run"]
 
 
 @pytest.mark.parametrize("name", MODULES)

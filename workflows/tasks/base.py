@@ -56,6 +56,11 @@ class Task:
         """The task's problems, in a fixed order (empty for free questions)."""
         return []
 
+    def held_out(self) -> list[Problem]:
+        """The problems an evaluation may use: all of them, but for a task that keeps some apart for choosing
+        prompts and demonstrations (GSM8K's first training problems)."""
+        return self.problems()
+
     def problem(self, key: str) -> Problem:
         """A problem by id, or a new one whose question is ``key``."""
         return self.find(key) or Problem(id="q", question=key)

@@ -193,12 +193,15 @@ class Gsm8kTask(Task):
         index = int(match[2])
         return problems[index] if index < len(problems) else None
 
-    def sample(self, count: int, *, seed: int | None = None) -> list[Problem]:
-        """``count`` problems drawn with ``seed``; on the training split, never from the first ``dev_size``
-        (the problems prompts and demonstrations are chosen from)."""
+    def held_out(self) -> list[Problem]:
+        """The split's problems but, on the training split, the first ``dev_size`` (the problems prompts and
+        demonstrations are chosen from)."""
         pool = self.problems()
-        if self.split == "train":
-            pool = pool[self.dev_size:]
+        return pool[self.dev_size:] if self.split == "train" else pool
+
+    def sample(self, count: int, *, seed: int | None = None) -> list[Problem]:
+        """``count`` problems drawn with ``seed`` from ``held_out()``."""
+        pool = self.held_out()
         if count > len(pool):
             raise UserError(f"GSM8K {self.split} has {len(pool)} problems to sample from, not {count}.")
         return random.Random(self.seed if seed is None else seed).sample(pool, count)
