@@ -1,9 +1,9 @@
 """Running a compiled workflow graph: typed events out, optional checkpointing so a stopped run resumes.
 
 ``stream_run`` merges the events nodes write (``stream_mode="custom"``) with node start/end (LangGraph's
-``"tasks"`` mode) and ends with ``Done`` (the final state and the run's usage). With a checkpointer compiled
-into the graph and a ``thread_id``, a thread whose last run stopped part-way resumes from its last finished
-step instead of starting over.
+``"tasks"`` mode), also those of graphs a node runs (a planner's solver), and ends with ``Done`` (the final
+state and the run's usage). With a checkpointer compiled into the graph and a ``thread_id``, a thread whose
+last run stopped part-way resumes from its last finished step instead of starting over.
 
 Example:
     >>> import asyncio
@@ -52,9 +52,11 @@ async def stream_run(graph: Any, inputs: dict[str, Any] | None, ctx: RunContext,
         if snapshot.next:  # the thread stopped part-way: continue from its last checkpoint
             inputs = None
     state: dict[str, Any] = {}
-    async for mode, chunk in graph.astream(inputs, config, context=ctx, stream_mode=["custom", "values", "tasks"]):
-        if mode == "values":
-            state = chunk
+    async for namespace, mode, chunk in graph.astream(inputs, config, context=ctx, subgraphs=True,
+                                                      stream_mode=["custom", "values", "tasks"]):
+        if mode == "values":  # a graph run inside a node (a role's solver) streams its events, not its state
+            if not namespace:
+                state = chunk
         elif mode == "tasks":
             if "result" in chunk:
                 error = chunk.get("error")

@@ -24,6 +24,8 @@ EVAL_EXAMPLES = """examples:
   agentkit eval --env twx --env-option games=coin --per-type 20 --memory mem/coin --frozen  # read a memory
   agentkit eval --task gsm8k --workflow sc --option n=8 --limit 50 --concurrency 2  # GSM8K's held-out problems
   agentkit eval --task 'gsm8k?shots=4' --tasks train-0600 train-0601 --max-calls 4
+  agentkit eval --task gsm8k --design examples/designs/gsm8k-debate.yaml --limit 20
+  agentkit eval --env twx --env-option games=simonsays --design examples/designs/twx-react-critic.yaml --limit 10
 """
 
 LEARN_EXAMPLES = """examples:
@@ -54,15 +56,17 @@ def add_eval_arguments(parser: argparse.ArgumentParser, *, learning: bool = Fals
     agent = parser.add_argument_group("agent")
     agent.add_argument("--policy", choices=["agent", "expert"], default="agent",
                        help="agent: the workflow on the model; expert: the environment's reference policy")
+    agent.add_argument("--design", metavar="FILE", help="an agent design (YAML/JSON): it sets the workflow, its "
+                                                        "options, prompts, demonstrations, sampling and budget")
     agent.add_argument("-w", "--workflow", help="an acting workflow (default: react); with --task a reasoning "
                                                 "workflow (default: cot)")
     agent.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                        help="workflow builder option, e.g. context_tokens=2500 (repeatable)")
     agent.add_argument("--max-steps", type=int, help="actions per episode (default: per environment)")
-    agent.add_argument("--demos", action=argparse.BooleanOptionalAction, default=True,
+    agent.add_argument("--demos", action=argparse.BooleanOptionalAction, default=None,
                        help="show one expert demonstration of the same task type, played on the training split "
                             "(default: on)")
-    agent.add_argument("-t", "--temperature", type=float, default=0.0, help="sampling temperature (default 0)")
+    agent.add_argument("-t", "--temperature", type=float, help="sampling temperature (default 0)")
     agent.add_argument("--max-tokens", type=int, help="generation limit per model call (default 512)")
     budget = parser.add_argument_group("budget (per episode; it stops cleanly and says why)")
     budget.add_argument("--max-calls", type=int, help="model calls at most")
@@ -108,13 +112,36 @@ def _config(args: argparse.Namespace, *, learning: bool) -> Any:
 
     budget = {key: value for key, value in (("calls", args.max_calls), ("tokens", args.max_total_tokens),
                                             ("seconds", args.time_limit)) if value is not None}
+    if getattr(args, "design", None):
+        return _design_config(args, budget, learning=learning)
     return EvalConfig(  # for the expert, EvalConfig drops what it does not use (workflow, options, model, demos)
         env=args.env, task=getattr(args, "task", None), max_tokens=args.max_tokens, budget=budget, split=args.split, env_options=parse_pairs(args.env_option, "--env-option"), tasks=args.tasks,
         limit=args.limit, per_type=args.per_type, policy=args.policy, workflow=args.workflow,
-        options=parse_pairs(args.option, "--option"), model=args.model, temperature=args.temperature,
-        max_steps=args.max_steps, concurrency=args.concurrency, memory=args.memory, frozen=args.frozen,
-        embedder=args.embedder, demos=args.demos, learn=learning, distill_every=getattr(args, "distill_every", None),
+        options=parse_pairs(args.option, "--option"), model=args.model,
+        temperature=args.temperature if args.temperature is not None else 0.0, max_steps=args.max_steps,
+        concurrency=args.concurrency, memory=args.memory, frozen=args.frozen, embedder=args.embedder,
+        demos=args.demos is not False, learn=learning, distill_every=getattr(args, "distill_every", None),
         reflect=getattr(args, "reflect", True))
+
+
+def _design_config(args: argparse.Namespace, budget: dict[str, Any], *, learning: bool) -> Any:
+    """The run of ``--design`` on the target the flags name; flags the design sets are refused."""
+    import dataclasses
+
+    from agentkit.experiments.designs import load_design
+
+    given = [flag for flag, value in (("--workflow", args.workflow), ("--option", args.option),
+                                      ("--temperature", args.temperature), ("--max-tokens", args.max_tokens),
+                                      ("--demos/--no-demos", args.demos), ("--policy expert", args.policy == "expert"),
+                                      ("learn", learning)) if value]
+    if given:
+        raise UserError(f"--design sets the agent; drop {', '.join(given)} (or edit the design).")
+    config = load_design(args.design).eval_config(
+        task=getattr(args, "task", None), env=args.env, split=args.split,
+        env_options=parse_pairs(args.env_option, "--env-option"), tasks=args.tasks, limit=args.limit,
+        per_type=args.per_type, model=args.model, max_steps=args.max_steps, concurrency=args.concurrency,
+        memory=args.memory, frozen=args.frozen, embedder=args.embedder)
+    return dataclasses.replace(config, budget={**config.budget, **budget}) if budget else config
 
 
 def _console() -> Any:

@@ -23,6 +23,7 @@ EXAMPLES = """examples:
   agentkit run --task gsm8k --workflow sc --n 8 --limit 20
   agentkit run --task gsm8k --workflow best-of-n --n 8 --verifier prm:http://127.0.0.1:8000#Qwen/Qwen2.5-Math-PRM-7B
   agentkit run --task gsm8k --workflow tot --algo beam --width 2 --k 2 --verifier task --aggregate min
+  agentkit run --task gsm8k --problem train-0600 --design examples/designs/gsm8k-debate.yaml
   agentkit run "..." --workflow mypkg.flows:build --option rounds=2
   agentkit run --task game24 --limit 3 --workflow tot --checkpoint runs/ck.sqlite --thread t1   # rerun to resume
   AGENTKIT_MODEL=openai:http://127.0.0.1:8000/v1#qwen agentkit run "..." --json
@@ -36,8 +37,11 @@ _OPTIONS = ("algo", "n", "k", "breadth", "width", "threshold", "iterations", "ge
 
 def add_run_arguments(run: argparse.ArgumentParser) -> None:
     run.add_argument("question", nargs="?", help="the question (with --task game24: the four numbers)")
-    run.add_argument("--workflow", default="cot",
-                     help="cot, sc, best-of-n, react, reflexion, tot, got, mcts, or module:function (default: cot)")
+    run.add_argument("--workflow", default=None,
+                     help="cot, sc, best-of-n, react, reflexion, tot, got, mcts, planned, debate, or "
+                          "module:function (default: cot)")
+    run.add_argument("--design", metavar="FILE", help="an agent design (YAML/JSON): it sets the workflow, its "
+                                                      "options, prompts, sampling and budget")
     run.add_argument("--task", default=None, help="qa (default), game24, arithmetic or gsm8k; task options follow a ?: "
                      "'gsm8k?shots=4&split=test' (GSM8K's files come from $GSM8K_DATA)")
     run.add_argument("--limit", type=int, default=None, help="with --task and no question: run this many problems")
@@ -89,6 +93,25 @@ def _builder_options(args: argparse.Namespace, task: Any) -> dict[str, Any]:
     return options
 
 
+def _budget(args: argparse.Namespace) -> dict[str, Any]:
+    given = {"calls": args.max_calls, "tokens": args.max_total_tokens, "seconds": args.time_limit}
+    return {k: v for k, v in given.items() if v is not None}
+
+
+def _design(args: argparse.Namespace) -> tuple[Any, str]:
+    """The run's settings from ``--design`` (as an ``EvalConfig``) and its task spec; flags the design sets
+    are refused rather than silently ignored."""
+    from agentkit.experiments.designs import load_design
+
+    given = [f"--{name.replace('_', '-')}" for name in ("workflow", *_OPTIONS) if getattr(args, name) is not None]
+    given += ["--option"] if args.option else []
+    given += ["--temperature"] if args.temperature else []
+    if given:
+        raise UserError(f"--design sets the workflow and its options; drop {', '.join(given)} (or edit the design).")
+    config = load_design(args.design).eval_config(task=args.task or "qa")
+    return config, str(config.task)
+
+
 def _problems(task: Any, args: argparse.Namespace) -> list[Any]:
     if args.question is not None:
         return [task.problem(args.question)]
@@ -120,10 +143,21 @@ async def run_command(args: argparse.Namespace) -> int:
     from agentkit.workflows.tasks import get_task
 
     console = Console(quiet=args.json)
-    task = get_task(args.task)
+    prompts: dict[str, Any] = {}
+    if args.design:
+        config, task_spec = _design(args)
+        task = get_task(task_spec)
+        args.workflow = config.workflow
+        options = {**config.builder_options(), "task": task}
+        prompts = dict(config.prompts)
+        limits = Limits(**{**config.budget, **_budget(args)})
+        args.temperature, args.max_tokens = config.temperature, config.max_tokens or args.max_tokens
+    else:
+        task = get_task(args.task)
+        args.workflow = args.workflow or "cot"
+        limits = Limits(**_budget(args))
+        options = _builder_options(args, task)
     problems = _problems(task, args)
-    limits = Limits(calls=args.max_calls, tokens=args.max_total_tokens, seconds=args.time_limit)
-    options = _builder_options(args, task)
     model = load_model(args.model)
     results: list[dict[str, Any]] = []
     async with contextlib.AsyncExitStack() as stack:
@@ -138,7 +172,8 @@ async def run_command(args: argparse.Namespace) -> int:
         for i, problem in enumerate(problems, 1):
             if len(problems) > 1:
                 console.rule(f"[{i}/{len(problems)}] {problem.id}: {problem.question}")
-            ctx = RunContext(model, temperature=args.temperature, max_tokens=args.max_tokens, limits=limits)
+            ctx = RunContext(model, temperature=args.temperature, max_tokens=args.max_tokens, limits=limits,
+                             prompts=prompts)
             thread = f"{args.thread}/{problem.id}" if args.checkpoint else None
             state = await _stream(console, graph, {"question": problem.question}, ctx, thread, args.verbose)
             correct = task.score(problem, state.get("answer"))

@@ -38,6 +38,7 @@ from agentkit.workflows.memory_nodes import add_memory
 from agentkit.workflows.react_nodes import (
     ActingPrompt, ReActState, Step, make_act, make_finish, make_reset, make_think, parse_reply, step_limit,
 )
+from agentkit.workflows.roles import make_critique, make_plan_act
 from agentkit.workflows.tasks import Task, get_task
 
 __all__ = ["ReActState", "Step", "build", "parse_reply"]
@@ -46,9 +47,10 @@ __all__ = ["ReActState", "Step", "build", "parse_reply"]
 def build(*, task: str | Task | None = None, tools: Sequence[Tool] = (calculator,), max_steps: int = 10,
           max_parse_failures: int = 3, demos: Mapping[str, str] | None = None, context_tokens: int = 3000,
           reply_tokens: int = 150, resamples: int = 2, resample_temperature: float = 0.8,
-          memory_tokens: int = 600, reflect: bool = True, constrained: bool = False,
-          checkpointer: Any = None) -> CompiledStateGraph:
-    """Build the ReAct graph: ``reset`` → ``recall`` → (``think`` → ``act``)* → ``finish`` → ``record``.
+          memory_tokens: int = 600, reflect: bool = True, constrained: bool = False, planner: bool = False,
+          critic: bool = False, checkpointer: Any = None) -> CompiledStateGraph:
+    """Build the ReAct graph: ``reset`` → (``plan``) → ``recall`` → (``think`` → (``critique``) → ``act``)* →
+    ``finish`` → ``record`` (the parenthesised roles when ``planner`` / ``critic`` are on).
 
     With an experience memory in the run's context (``ctx.memory``), ``recall`` adds what it holds for the
     task to the system prompt and ``record`` stores the episode (and a reflection when it failed); without
@@ -74,6 +76,9 @@ def build(*, task: str | Task | None = None, tools: Sequence[Tool] = (calculator
         constrained: when the environment lists its valid actions, the reply is a JSON object whose action
             is grammar-constrained to one of them (a resample leaves the repeated action out), so the model
             cannot write an invalid action; needs a backend with structured output (llamacpp, vllm).
+        planner: after the first observation, a planner writes a plan the agent sees in its first turn
+            (``workflows/roles.py``).
+        critic: a critic reviews each proposed action and may replace it with a better valid one.
         checkpointer: a LangGraph checkpointer so an interrupted run resumes.
     """
     prompt = ActingPrompt(get_task(task), Transcript(budget=context_tokens, json_replies=constrained), demos=demos,
@@ -81,7 +86,7 @@ def build(*, task: str | Task | None = None, tools: Sequence[Tool] = (calculator
     limit = step_limit(max_steps, max_parse_failures)
 
     def after_think(state: ReActState) -> str:
-        return "finish" if state.get("stop_reason") else "act"
+        return "finish" if state.get("stop_reason") else "critique" if critic else "act"
 
     def after_act(state: ReActState) -> str:
         return "finish" if state.get("done") or limit(state) or state.get("stop_reason") else "think"
@@ -93,8 +98,15 @@ def build(*, task: str | Task | None = None, tools: Sequence[Tool] = (calculator
     graph.add_node("act", make_act(tools=tools, constrained=constrained))
     graph.add_node("finish", make_finish(limit))
     graph.add_edge(START, "reset")
-    graph.add_conditional_edges("think", after_think, ["act", "finish"])
+    graph.add_conditional_edges("think", after_think, ["critique" if critic else "act", "finish"])
     graph.add_conditional_edges("act", after_act, ["think", "finish"])
-    add_memory(graph, after="reset", entry="think", exit="finish", workflow="react",
+    if critic:
+        graph.add_node("critique", make_critique())
+        graph.add_conditional_edges("critique", lambda s: "finish" if s.get("stop_reason") else "act",
+                                    ["act", "finish"])
+    if planner:
+        graph.add_node("plan", make_plan_act())
+        graph.add_edge("reset", "plan")
+    add_memory(graph, after="plan" if planner else "reset", entry="think", exit="finish", workflow="react",
                recall={"budget": memory_tokens}, record={"reflect": reflect, "needs_env": True})
     return graph.compile(checkpointer=checkpointer)

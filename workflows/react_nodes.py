@@ -85,6 +85,7 @@ class ReActState(TypedDict, total=False):
     stop_reason: StopReason
     recalled: str
     memory_ids: list[int]
+    plan: str
 
 
 def parse_reply(text: str) -> tuple[str, str | None]:
@@ -154,8 +155,12 @@ class ActingPrompt:
         demo = f"\nHere is a solved example of a similar task:\n{demo}\n" if demo else ""
         chat = task_messages(self.task, "act_json" if self.constrained else "act", ctx=ctx, goal=state["question"],
                              observation=state.get("opening") or "", demo=demo)
-        if recalled := state.get("recalled"):  # in the first user turn: the system prompt stays in the KV cache
-            note = f"From your memory of earlier tasks:\n{recalled}\n\n"
+        note = ""  # in the first user turn: the system prompt stays in the KV cache
+        if recalled := state.get("recalled"):
+            note += f"From your memory of earlier tasks:\n{recalled}\n\n"
+        if plan := state.get("plan"):
+            note += f"Your plan:\n{plan}\n\n"
+        if note:
             chat[-1] = {**chat[-1], "content": note + chat[-1]["content"]}
         return chat
 

@@ -29,6 +29,8 @@ WORKFLOWS: dict[str, str] = {
     "tot": "agentkit.workflows.tot:build",
     "got": "agentkit.workflows.got:build",
     "mcts": "agentkit.workflows.mcts:build",
+    "planned": "agentkit.workflows.roles:build",
+    "debate": "agentkit.workflows.debate:build",
 }
 ALIASES = {"self-consistency": "sc", "bon": "best-of-n", "best_of_n": "best-of-n"}
 

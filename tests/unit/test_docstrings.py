@@ -21,7 +21,8 @@ MODULES = ["agentkit", "agentkit.types", "agentkit.models.base", "agentkit.model
            "agentkit.workflows.tasks.registry", "agentkit.events", "agentkit.optional", "agentkit.paths",
            "agentkit.plugins", "agentkit.experiments.config", "agentkit.experiments.problems",
            "agentkit.experiments.harness", "agentkit.experiments.players", "agentkit.experiments.records",
-           "agentkit.experiments.run"]
+           "agentkit.experiments.run", "agentkit.experiments.designs", "agentkit.workflows.roles",
+           "agentkit.workflows.debate"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -173,7 +173,7 @@ def test_react_tool_errors_are_observations():
 # --- budgets, registry, snapshots ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["sc", "best-of-n", "reflexion", "got", "cot", "react"])
+@pytest.mark.parametrize("name", ["sc", "best-of-n", "reflexion", "got", "cot", "react", "planned", "debate"])
 def test_a_spent_budget_ends_every_workflow_cleanly(name):
     model = ScriptedModel(default="Answer: 1")
     ctx = RunContext(model, limits=Limits(calls=1))
