@@ -1,7 +1,8 @@
 """Prompt templates: packaged YAML data (``<package>/prompts/*.yaml``), or values handed to a run.
 
 A template maps a role (``system``, ``user``) to text with ``{field}`` placeholders. Workflows keep theirs
-in ``agentkit.workflows``, the experience memory in ``agentkit.memory``. ``render`` takes a template's name
+in ``agentkit.workflows``, the experience memory in ``agentkit.memory``, the design search in
+``agentkit.experiments``. ``render`` takes a template's name
 or the template itself, so a run can be given its prompts as data: ``RunContext(prompts=...)`` carries
 overrides by prompt name, checked against the packaged template before any model call (an override must use
 the same fields, since those are what the workflow fills).
@@ -38,7 +39,7 @@ Template = Mapping[str, str]
 Prompts = Mapping[str, Template]
 ROLES = ("system", "user")
 #: Where packaged prompts live (looked up by name, in this order).
-PACKAGES = ("agentkit.workflows", "agentkit.memory")
+PACKAGES = ("agentkit.workflows", "agentkit.memory", "agentkit.experiments")
 
 
 @functools.cache

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from agentkit import __version__
-from agentkit.cli import eval as cli_eval, memory as cli_memory, run as cli_run
+from agentkit.cli import eval as cli_eval, memory as cli_memory, run as cli_run, search as cli_search
 from agentkit.errors import AgentkitError, UserError
 from agentkit.models.usage import track_usage
 
@@ -64,6 +64,10 @@ def _parser() -> argparse.ArgumentParser:
         ("memory", "inspect, search, export/import and prune an experience memory", cli_memory.MEMORY_EXAMPLES,
          "Look into and tidy an experience memory.", cli_memory.add_memory_arguments, cli_memory.memory_command,
          True),
+        ("search", "evolve agent designs on a target (or report a search)", cli_search.SEARCH_EXAMPLES,
+         "Search agent designs (prompts, modules, roles, parameters) on a target's search and validation "
+         "episodes; every episode is cached, so a killed search resumes and nothing is paid twice.",
+         cli_search.add_search_arguments, cli_search.search_command, True),
         ("report", "tables and plots from eval runs, one or several compared", cli_eval.REPORT_EXAMPLES,
          "Re-render eval runs from their episodes.jsonl; compare several.", cli_eval.add_report_arguments,
          cli_eval.report_command, False),

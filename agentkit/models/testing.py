@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -41,14 +42,16 @@ class ScriptedModel(Model):
             ``logprobs``), or a function ``request -> reply``.
         default: the reply once the list is used up; without it, running out raises ``ScriptExhaustedError``.
         name: the model name reported in completions.
+        delay: seconds each call takes (to test what happens while calls are in flight).
     """
 
     backend = "scripted"
     is_real = False
 
     def __init__(self, replies: Iterable[Reply] | Responder = (), *, default: Reply | None = None,
-                 name: str = "scripted") -> None:
+                 name: str = "scripted", delay: float = 0.0) -> None:
         super().__init__(name=name)
+        self.delay = delay
         self._responder = replies if callable(replies) else None
         self._replies = [] if callable(replies) else list(replies)
         self._default = default
@@ -93,6 +96,8 @@ class ScriptedModel(Model):
 
     async def _generate(self, request: GenerateRequest) -> Completion:
         self.requests.append(request)
+        if self.delay:
+            await asyncio.sleep(self.delay)
         choices = [replace(self._cut(self._next(request), request), index=i) for i in range(request.n)]
         prompt = sum(len(m["content"].split()) for m in request.messages)
         out = sum(len(c.text.split()) for c in choices)

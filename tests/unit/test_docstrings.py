@@ -22,7 +22,8 @@ MODULES = ["agentkit", "agentkit.types", "agentkit.models.base", "agentkit.model
            "agentkit.plugins", "agentkit.experiments.config", "agentkit.experiments.problems",
            "agentkit.experiments.harness", "agentkit.experiments.players", "agentkit.experiments.records",
            "agentkit.experiments.run", "agentkit.experiments.designs", "agentkit.workflows.roles",
-           "agentkit.workflows.debate"]
+           "agentkit.workflows.debate", "agentkit.experiments.operators", "agentkit.experiments.cache",
+           "agentkit.experiments.search"]
 
 
 @pytest.mark.parametrize("name", MODULES)
