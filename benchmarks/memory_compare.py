@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import subprocess
 import sys
 from pathlib import Path
+
+from agentkit.experiments.stats import wilson
 
 COIN = "params=numLocations=2,includeDoors=0,numDistractorItems=0"
 
@@ -49,15 +50,6 @@ def _summary(out: Path) -> dict[str, float]:
             "steps": sum(r["steps"] for r in records) / n,
             "tokens": sum((r.get("tokens") or {}).get("total", 0) for r in records) / n,
             "seconds": sum(r["seconds"] for r in records) / n}
-
-
-def wilson(won: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """The 95 % Wilson interval of a success rate: with 20 episodes, 3 wins is anywhere from 5 % to 36 %."""
-    if n == 0:
-        return 0.0, 1.0
-    p, z2 = won / n, z * z
-    centre, half = (p + z2 / (2 * n)) / (1 + z2 / n), z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def main() -> None:

@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import math
 import os
 import time
 from collections.abc import Callable
@@ -43,6 +42,7 @@ from rich.console import Console
 from rich.table import Table
 
 from agentkit.context import RunContext
+from agentkit.experiments.stats import wilson
 from agentkit.models.registry import load_model
 from agentkit.workflows import cot, mcts, self_consistency, tot
 from agentkit.workflows.nodes import vote, weighted_vote
@@ -159,16 +159,6 @@ def _read(path: Path) -> list[dict[str, Any]]:
 
 
 # --- reporting -------------------------------------------------------------------------------------------
-
-
-def wilson(wins: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """The 95 % Wilson score interval of a proportion."""
-    if n == 0:
-        return 0.0, 0.0
-    p = wins / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 class _Vote:

@@ -139,7 +139,8 @@ class SearchConfig:
         budget: what it may spend.
         model: the spec of the model every design runs on; proposer_model: the model that writes
             reflective rewrites (default: ``model``).
-        seed: seeds the search's choices and every episode's sampling.
+        seed: seeds the search's choices; episode_seed: every episode's sampling seed (one for all searches,
+            so independent searches share what they both evaluate).
         batch: racing batch size (search-part episodes).
         concurrency: episodes at once; memory: a memory folder designs with recall read (frozen).
     """
@@ -151,6 +152,7 @@ class SearchConfig:
     model: str | None = None
     proposer_model: str | None = None
     seed: int = 0
+    episode_seed: int = 0
     batch: int = 8
     sizes: tuple[int, int, int] = (40, 100, 200)
     concurrency: int = 1
@@ -166,7 +168,8 @@ class SearchConfig:
     def to_json(self) -> dict[str, Any]:
         return {"target": self.target, "seed_design": self.seed_design.id, "strategy": self.strategy,
                 "budget": dataclasses.asdict(self.budget), "model": self.model, "proposer_model": self.proposer_model,
-                "seed": self.seed, "batch": self.batch, "sizes": list(self.sizes), "memory": self.memory}
+                "seed": self.seed, "episode_seed": self.episode_seed, "batch": self.batch, "sizes": list(self.sizes),
+                "memory": self.memory}
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,7 +262,7 @@ class _Search:
         memory = "none"
         if design.data["memory"]["recall"] and self.config.memory:
             memory = _memory_snapshot(self.config.memory)
-        return Key(design.id, self.model_id, self.target.name, self.config.seed, memory)
+        return Key(design.id, self.model_id, self.target.name, self.config.episode_seed, memory)
 
     def missing(self, design: Design, ids: Sequence[str]) -> list[str]:
         """The episodes of ``ids`` the cache does not hold for ``design``: what scoring it would play."""
@@ -273,7 +276,7 @@ class _Search:
         if missing:
             settings = self.target.run_settings(part, missing)
             config = design.eval_config(**settings, model=self.config.model, concurrency=self.config.concurrency,
-                                        seed=self.config.seed,
+                                        seed=self.config.episode_seed,
                                         **({"memory": self.config.memory} if key.memory != "none" else {}))
             digest = hashlib.sha256(" ".join(missing).encode()).hexdigest()[:8]
             folder = self.out / "episodes" / f"{design.id}-{part}-{digest}"
@@ -476,7 +479,7 @@ async def run_search(config: SearchConfig, *, out: str | Path, resume: bool = Fa
     folder.mkdir(parents=True, exist_ok=True)
     saved.write_text(json.dumps(settings, indent=1))
     target = await asyncio.to_thread(get_target, config.target, search=config.sizes[0], validation=config.sizes[1],
-                                     test=config.sizes[2], seed=config.seed)
+                                     test=config.sizes[2])  # the same parts for every search
     config.seed_design.eval_config(**target.run_settings("validation"))  # a design that does not fit fails here
     store = EpisodeCache(cache or folder.parent / "episode-cache.sqlite")
     search = _Search(config, folder, target, store, on_progress)
@@ -506,7 +509,7 @@ async def run_search(config: SearchConfig, *, out: str | Path, resume: bool = Fa
 async def score_design(design: Design, target: Target, part: str, *, model: str | None = None, seed: int = 0,
                        out: str | Path, cache: str | Path, concurrency: int = 1) -> tuple[Score, list[EpisodeRecord]]:
     """``design``'s score on a whole ``part`` of ``target`` through the same cache (the benchmark's test)."""
-    config = SearchConfig(target.name, design, Budget(episodes=10**9), model=model, seed=seed,
+    config = SearchConfig(target.name, design, Budget(episodes=10**9), model=model, episode_seed=seed,
                           batch=1, sizes=(max(1, len(target.parts["search"].ids)), 1, 1), concurrency=concurrency)
     store = EpisodeCache(cache)
     try:

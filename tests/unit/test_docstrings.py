@@ -23,7 +23,7 @@ MODULES = ["agentkit", "agentkit.types", "agentkit.models.base", "agentkit.model
            "agentkit.experiments.harness", "agentkit.experiments.players", "agentkit.experiments.records",
            "agentkit.experiments.run", "agentkit.experiments.designs", "agentkit.workflows.roles",
            "agentkit.workflows.debate", "agentkit.experiments.operators", "agentkit.experiments.cache",
-           "agentkit.experiments.search"]
+           "agentkit.experiments.search", "agentkit.experiments.stats"]
 
 
 @pytest.mark.parametrize("name", MODULES)
