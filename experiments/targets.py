@@ -7,8 +7,9 @@ final pick is made on) and ``test`` (held out: only the benchmark reads it, afte
 * ``gsm8k``: the training split's held-out problems (never its first 500, where prompts and demonstrations
   come from), shuffled once with a fixed seed and cut into the three parts, so they never overlap.
 * ``task:NAME``: the same for any reasoning task with problems (``task:arithmetic``).
-* ``twx:GAME`` (``simonsays``, ``mapreader``, any TextWorldExpress game): search and validation on seeds of
-  the training split (disjoint), test on the test split's seeds.
+* ``twx:GAME`` (``simonsays``, ``mapreader``, any TextWorldExpress game; its settings after
+  ``?params=``, as in ``twx:mapreader?params=numLocations=2,maxDistanceApart=1,includeDoors=0``): search and
+  validation on seeds of the training split (disjoint), test on the test split's seeds.
 
 Example (the TextWorldExpress engine lists its seeds, so this needs Java):
     >>> t = get_target("twx:simonsays", search=4, validation=6, test=5)  # doctest: +SKIP
@@ -67,13 +68,16 @@ def get_target(name: str, *, search: int = 40, validation: int = 100, test: int 
     for part, size in sizes.items():
         if not isinstance(size, int) or size < 1:
             raise UserError(f"The {part} part needs at least 1 episode, not {size!r}.")
-    kind, _, game = name.partition(":")
+    head, _, query = name.partition("?")
+    kind, _, game = head.partition(":")
     if kind == "gsm8k" and not game:
         return _task("gsm8k", "gsm8k", sizes, seed)
     if kind == "task" and game:
         return _task(name, game, sizes, seed)
     if kind in ("twx", "textworld_express") and game:
-        return _twx(game, sizes)
+        if query and not query.startswith("params="):
+            raise UserError(f"A twx target takes ?params=K=V,K=V (the game's settings), not ?{query}.")
+        return _twx(name, game, query.removeprefix("params="), sizes)
     raise UserError(f"Unknown search target {name!r}; use gsm8k, twx:GAME (twx:simonsays, twx:mapreader) or "
                     "task:NAME (any reasoning task with problems, e.g. task:arithmetic).")
 
@@ -93,13 +97,13 @@ def _task(name: str, spec: str, sizes: dict[str, int], seed: int) -> Target:
     return Target(name, parts, task=spec)
 
 
-def _twx(game: str, sizes: dict[str, int]) -> Target:
+def _twx(name: str, game: str, params: str, sizes: dict[str, int]) -> Target:
     import asyncio
 
     from agentkit.envs.registry import make_env
 
     def seeds(split: str, count: int) -> list[str]:
-        env = make_env("textworld_express", split, games=game, episodes=count)
+        env = make_env("textworld_express", split, games=game, episodes=count, params=params)
         try:
             ids = env.task_ids()
         finally:
@@ -112,4 +116,5 @@ def _twx(game: str, sizes: dict[str, int]) -> Target:
     parts = {"search": Part(train[:sizes["search"]], "train"), "validation": Part(train[sizes["search"]:], "train"),
              "test": Part(seeds("test", sizes["test"]), "test")}
     episodes = max(sizes["search"] + sizes["validation"], sizes["test"])  # the env lists this many seeds per split
-    return Target(f"twx:{game}", parts, env="textworld_express", env_options={"games": game, "episodes": episodes})
+    options = {"games": game, "episodes": episodes, **({"params": params} if params else {})}
+    return Target(name, parts, env="textworld_express", env_options=options)
