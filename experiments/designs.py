@@ -63,6 +63,7 @@ BOUNDS: dict[str, dict[str, tuple[float, float]]] = {
 }
 #: Options a design sets through its own sections, never through ``workflow.options``.
 _SECTION_OPTIONS = {"verifier": "verifier", "aggregate": "verifier", "demos": "demos", "memory_tokens": "memory",
+                    "memory_kinds": "memory",
                     "task": "the target", "checkpointer": "the run", "planner": "roles", "critic": "roles"}
 
 _SECTION = {"type": "object", "required": ["id", "text"], "additionalProperties": False,
@@ -90,6 +91,8 @@ SCHEMA: dict[str, Any] = {
                                  "source": {"enum": ["train"]}}},
         "memory": {"type": "object", "additionalProperties": False,
                    "properties": {"recall": {"type": "boolean"},
+                                  "kinds": {"type": "array", "minItems": 1, "uniqueItems": True,
+                                            "items": {"enum": ["trajectory", "reflection", "insight", "concept"]}},
                                   "tokens": {"type": "integer", "minimum": 100, "maximum": 2000}}},
         "verifier": {"type": "object", "additionalProperties": False,
                      "properties": {"kind": {"enum": ["none", "task", "llm", "auto"]},
@@ -112,7 +115,7 @@ SCHEMA: dict[str, Any] = {
 #: What a design that leaves a section out has (spelled out before hashing, so a default hashes as itself).
 DEFAULTS: dict[str, Any] = {
     "workflow": {"options": {}}, "prompts": {}, "demos": {"count": 0, "source": "train"},
-    "memory": {"recall": False, "tokens": 600}, "verifier": {"kind": "none", "aggregate": "last"},
+    "memory": {"recall": False, "kinds": ["trajectory", "reflection", "insight", "concept"], "tokens": 600}, "verifier": {"kind": "none", "aggregate": "last"},
     "roles": {"planner": False, "critic": False}, "sampling": {"temperature": 0.0, "max_tokens": 512}, "budget": {},
 }
 #: Fields that describe a design without changing what it does: not hashed.
@@ -205,6 +208,7 @@ class Design:
             options.update({k: True for k in ("planner", "critic") if data["roles"][k]})
             if data["memory"]["recall"]:
                 options["memory_tokens"] = data["memory"]["tokens"]
+                options["memory_kinds"] = sorted(data["memory"]["kinds"])
         return options
 
     def eval_config(self, *, task: str | None = None, env: str | None = None, **run: Any) -> EvalConfig:

@@ -33,6 +33,7 @@ from langgraph.graph.state import CompiledStateGraph
 
 from agentkit.context import RunContext
 from agentkit.envs.tools import Tool, calculator
+from agentkit.errors import UserError
 from agentkit.workflows.acting import Transcript
 from agentkit.workflows.memory_nodes import add_memory
 from agentkit.workflows.react_nodes import (
@@ -43,11 +44,25 @@ from agentkit.workflows.tasks import Task, get_task
 
 __all__ = ["ReActState", "Step", "build", "parse_reply"]
 
+#: What the memory recalls for an episode, by kind of record.
+MEMORY_KINDS = ("trajectory", "reflection", "insight", "concept")
+
+
+def _recall_counts(kinds: Sequence[str]) -> dict[str, int]:
+    """``make_recall``'s per-kind counts with the kinds not in ``kinds`` turned off."""
+    unknown = sorted(set(kinds) - set(MEMORY_KINDS))
+    if unknown:
+        raise UserError(f"memory_kinds has {', '.join(unknown)}; the kinds are {', '.join(MEMORY_KINDS)}.")
+    counts = {"trajectory": ("examples", 2), "reflection": ("reflections", 2), "insight": ("insights", 5),
+              "concept": ("concepts", 3)}
+    return {name: (n if kind in kinds else 0) for kind, (name, n) in counts.items()}
+
 
 def build(*, task: str | Task | None = None, tools: Sequence[Tool] = (calculator,), max_steps: int = 10,
           max_parse_failures: int = 3, demos: Mapping[str, str] | None = None, context_tokens: int = 3000,
           reply_tokens: int = 150, resamples: int = 2, resample_temperature: float = 0.8,
-          memory_tokens: int = 600, reflect: bool = True, constrained: bool = False, planner: bool = False,
+          memory_tokens: int = 600, memory_kinds: Sequence[str] = MEMORY_KINDS, reflect: bool = True,
+          constrained: bool = False, planner: bool = False,
           critic: bool = False, checkpointer: Any = None) -> CompiledStateGraph:
     """Build the ReAct graph: ``reset`` → (``plan``) → ``recall`` → (``think`` → (``critique``) → ``act``)* →
     ``finish`` → ``record`` (the parenthesised roles when ``planner`` / ``critic`` are on).
@@ -72,6 +87,7 @@ def build(*, task: str | Task | None = None, tools: Sequence[Tool] = (calculator
         resamples: new replies sampled at most when the action was already taken in the same situation.
         resample_temperature: their sampling temperature.
         memory_tokens: the budget of the recalled memory in the prompt.
+        memory_kinds: the kinds of record recalled (trajectory, reflection, insight, concept; default all).
         reflect: write a reflection into the memory after a failed episode.
         constrained: when the environment lists its valid actions, the reply is a JSON object whose action
             is grammar-constrained to one of them (a resample leaves the repeated action out), so the model
@@ -108,5 +124,7 @@ def build(*, task: str | Task | None = None, tools: Sequence[Tool] = (calculator
         graph.add_node("plan", make_plan_act())
         graph.add_edge("reset", "plan")
     add_memory(graph, after="plan" if planner else "reset", entry="think", exit="finish", workflow="react",
-               recall={"budget": memory_tokens}, record={"reflect": reflect, "needs_env": True})
+               recall={"budget": memory_tokens, **_recall_counts(memory_kinds)},
+               record={"reflect": reflect, "needs_env": True})
     return graph.compile(checkpointer=checkpointer)
+

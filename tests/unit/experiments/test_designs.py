@@ -95,6 +95,10 @@ def test_a_design_maps_onto_a_run_of_its_target():
     acting = load_design(EXAMPLES / "twx-react-critic.yaml").eval_config(env="twx", env_options={"games": "coin"})
     assert acting.workflow == "react" and acting.demos
     assert acting.options == {"max_steps": 30, "planner": True, "critic": True}
+    recall = Design.from_data({"schema": 1, "workflow": {"kind": "react"},
+                               "memory": {"recall": True, "kinds": ["insight", "reflection"], "tokens": 300}})
+    config = recall.eval_config(env="twx", env_options={"games": "coin"}, memory="mem/coin")
+    assert config.options == {"memory_tokens": 300, "memory_kinds": ["insight", "reflection"]} and config.frozen
     sections = load_design(EXAMPLES / "gsm8k-cot.yaml").eval_config(task="gsm8k").prompts
     assert sections["gsm8k_cot"]["system"] == "Please reason step by step,\nand put your final answer within \\boxed{{}}."
 

@@ -98,3 +98,14 @@ def test_a_debate_with_no_budget_to_judge_keeps_the_first_debater():
     assert any(isinstance(e, Stopped) for e in events)
     assert events[-1].state["decided_by"] == "no judgement (first debater)" and events[-1].state["answer"] == "7"
     assert not any(isinstance(e, Token) for e in events)
+
+
+def test_react_recalls_only_the_kinds_of_memory_it_is_given():
+    import pytest
+
+    from agentkit.errors import UserError
+    from agentkit.workflows.react import _recall_counts
+
+    assert _recall_counts(["insight"]) == {"examples": 0, "reflections": 0, "insights": 5, "concepts": 0}
+    with pytest.raises(UserError, match="memory_kinds has dreams"):
+        react.build(memory_kinds=["dreams"])
