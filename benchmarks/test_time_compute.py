@@ -25,6 +25,7 @@ as the first k samples' share of the call's (marked "derived").
 Usage:
     GSM8K_DATA=../shared/data/gsm8k python benchmarks/test_time_compute.py --model qwen-1.5b --model qwen-0.5b
     python benchmarks/test_time_compute.py --report            # table and PNG from the results so far
+    python benchmarks/test_time_compute.py --report --methods cot,sc8,bon-llm   # over what those finished
 """
 
 from __future__ import annotations
@@ -205,11 +206,13 @@ def _best(scored: list[dict[str, Any]]) -> str | None:
     return max(answered, key=lambda c: c["score"])["answer"] if answered else None
 
 
-def report(out: Path, plot: Path, *, markdown: bool = False) -> None:
+def report(out: Path, plot: Path, *, markdown: bool = False, only: set[str] | None = None) -> None:
+    """Print each model's table over the problems every method in it finished (``only``: just these methods,
+    so a method that has run on fewer problems does not shrink the others' sample) and draw the plot."""
     task = Gsm8kTask(split="train")
     curves: dict[str, dict[str, list[tuple[float, float, float, float]]]] = {}
     for path in sorted(out.glob("*.jsonl")):
-        records = _read(path)
+        records = [r for r in _read(path) if only is None or r["method"] in only]
         if not records:
             continue
         spec = records[0]["model"]
@@ -322,8 +325,8 @@ def main() -> None:
     parser.add_argument("--model", action="append", help="model spec, repeatable (default: qwen-1.5b and qwen-0.5b)")
     parser.add_argument("--problems", type=int, default=100, help="problems in the sample (default 100)")
     parser.add_argument("--seed", type=int, default=0, help="seeds the sample and the sampling (default 0)")
-    parser.add_argument("--methods", default=",".join(METHODS), help=f"comma-separated, run in this order per "
-                        f"problem (default: {','.join(METHODS)})")
+    parser.add_argument("--methods", default=None, help=f"comma-separated, run in this order per problem "
+                        f"(default: {','.join(METHODS)}); with --report, the table's methods")
     parser.add_argument("--max-tokens", type=int, default=512, help="tokens per generation at most (default 512)")
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "test_time_compute", help="results folder")
     parser.add_argument("--plot", type=Path, default=None, help="PNG path (default: OUT/accuracy_vs_tokens.png)")
@@ -334,15 +337,15 @@ def main() -> None:
         os.environ["GSM8K_DATA"] = str(ROOT.parent.parent / "shared" / "data" / "gsm8k")
     args.out.mkdir(parents=True, exist_ok=True)
     plot = args.plot or args.out / "accuracy_vs_tokens.png"
+    methods = [m.strip() for m in (args.methods or ",".join(METHODS)).split(",") if m.strip()]
+    unknown = sorted(set(methods) - set(METHODS))
+    if unknown:
+        parser.error(f"unknown methods {unknown}; choose from {', '.join(METHODS)}")
     if not args.report:
-        methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-        unknown = sorted(set(methods) - set(METHODS))
-        if unknown:
-            parser.error(f"unknown methods {unknown}; choose from {', '.join(METHODS)}")
         problems = Gsm8kTask(split="train").sample(args.problems, seed=args.seed)
         for spec in args.model or ["qwen-1.5b", "qwen-0.5b"]:
             asyncio.run(run_model(spec, problems, methods, args.out, args.max_tokens, args.seed))
-    report(args.out, plot, markdown=args.markdown)
+    report(args.out, plot, markdown=args.markdown, only=set(methods) if args.methods else None)
 
 
 if __name__ == "__main__":
