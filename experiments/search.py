@@ -322,23 +322,26 @@ class _Search:
             return str(e)
 
     async def step(self, iteration: int, rng: random.Random, validation: list[str]) -> None:
+        """One candidate: the parent plays a racing batch of search episodes (its failures there are what a
+        reflective rewrite reads), a child is made, plays the same batch, and is promoted to validation if it
+        wins at least as many."""
         front = pareto_front(self.archive)
         parent = self.archive[0] if self.config.strategy == "random" else rng.choice(front)
+        assert parent.design is not None
+        batch = sorted(rng.sample(self.target.parts["search"].ids, self.config.batch))
+        self._check(len(self.missing(parent.design, batch)))
+        parent_score, parent_records = await self.score(parent.design, "search", batch)
         try:
-            child, how = await self.propose(parent, front, rng)
+            child, how = await self.propose(parent, front, rng, [r for r in parent_records if not r.won])
             child.eval_config(**self.target.run_settings("search"))  # it fits the target (demos need shots ...)
         except (ops.OperatorError, DesignError) as e:
             self._write(Candidate(iteration, "invalid", getattr(e, "operator", "?"), parents=[parent.design.id],
                                   reason=str(e)))
             return
-        known = {c.design.id: c for c in self.archive if c.design is not None}
-        if child.id in known:
+        if any(c.design is not None and c.design.id == child.id for c in self.archive):
             self._write(Candidate(iteration, "duplicate", how, child, list(child.parents), reason="already evaluated"))
             return
-        batch = sorted(rng.sample(self.target.parts["search"].ids, self.config.batch))
-        self._check(len(self.missing(parent.design, batch)) + len(self.missing(child, batch))
-                    + len(self.missing(child, validation)))  # the worst case: it is promoted
-        parent_score, _ = await self.score(parent.design, "search", batch)
+        self._check(len(self.missing(child, batch)) + len(self.missing(child, validation)))  # if it is promoted
         child_score, _ = await self.score(child, "search", batch)
         raced = {"ids": batch, "child": child_score.to_json(), "parent": parent_score.to_json(),
                  "parent_id": parent.design.id}
@@ -348,7 +351,8 @@ class _Search:
         score, _ = await self.score(child, "validation", validation)
         self._write(Candidate(iteration, "promoted", how, child, list(child.parents), raced, score))
 
-    async def propose(self, parent: Candidate, front: list[Candidate], rng: random.Random) -> tuple[Design, str]:
+    async def propose(self, parent: Candidate, front: list[Candidate], rng: random.Random,
+                      lost: list[EpisodeRecord]) -> tuple[Design, str]:
         design = parent.design
         assert design is not None
         memory = self.config.memory is not None
@@ -371,18 +375,13 @@ class _Search:
             return _operate(name, lambda: ops.crossover(design, other.design, rng)), name
         if name == "rules":
             return _operate(name, lambda: ops.rules(design, _insights(self.config.memory))), name
-        failures = await self.failures(design)
+        failures = [_failure(r) for r in lost]
         proposer = await self.load_proposer()
         try:
             return await ops.reflect(design, rng, proposer, failures), name
         except (ops.OperatorError, DesignError) as e:
             e.operator = name  # type: ignore[attr-defined]
             raise
-
-    async def failures(self, design: Design) -> list[ops.Failure]:
-        """The design's lost search-part episodes that are cached (those its races played)."""
-        records = self.cache.lookup(self.key(design), self.target.parts["search"].ids).values()
-        return [_failure(r) for r in records if not r.won]
 
     async def load_proposer(self) -> Any:
         if self.proposer is None:

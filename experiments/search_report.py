@@ -37,7 +37,10 @@ class SearchReport:
 
     def lineage(self, candidate: Candidate) -> list[Candidate]:
         """``candidate`` and its ancestors back to the seed (first parent at each step), seed first."""
-        by_id = {c.design.id: c for c in self.archive if c.design is not None}
+        by_id: dict[str, Candidate] = {}
+        for c in self.archive:  # the candidate that scored a design, not a later duplicate of it
+            if c.design is not None and c.status != "duplicate":
+                by_id.setdefault(c.design.id, c)
         chain, seen = [candidate], set()
         while chain[-1].parents and chain[-1].parents[0] in by_id and chain[-1].parents[0] not in seen:
             seen.add(chain[-1].parents[0])
