@@ -31,6 +31,7 @@ import asyncio
 import dataclasses
 import hashlib
 import json
+import os
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -296,10 +297,10 @@ class _Search:
             path = self.out / "designs" / f"{candidate.design.id}.yaml"
             if not path.exists():
                 path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(candidate.design.to_yaml(), encoding="utf-8")
+                _write_atomic(path, candidate.design.to_yaml())
         spent = self.spent()
         state = {"wall_seconds": spent["wall_seconds"], **self.extra}
-        (self.out / "state.json").write_text(json.dumps(state))
+        _write_atomic(self.out / "state.json", json.dumps(state))
         if self.on_progress is not None:
             scored = [c.validation.success for c in self.archive if c.validation is not None]
             self.on_progress(SearchProgress(len(self.archive), sum(c.status == "promoted" for c in self.archive),
@@ -408,6 +409,16 @@ class _Metered:
         await self.model.aclose()
 
 
+def _write_atomic(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` so that a kill at any moment leaves the old file or the new one."""
+    temp = path.with_name(f".{path.name}.tmp")
+    with temp.open("w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(temp, path)
+
+
 def _basic(name: str, design: Design, rng: random.Random, memory: bool) -> Design:
     if name == "structure":
         return ops.structure(design, rng, memory=memory)
@@ -476,7 +487,7 @@ async def run_search(config: SearchConfig, *, out: str | Path, resume: bool = Fa
             raise UserError(f"{folder} holds a search with other settings ({', '.join(changed)}); resume it with "
                             "the same ones (only the budget may change) or pick another --out.")
     folder.mkdir(parents=True, exist_ok=True)
-    saved.write_text(json.dumps(settings, indent=1))
+    _write_atomic(saved, json.dumps(settings, indent=1))
     target = await asyncio.to_thread(get_target, config.target, search=config.sizes[0], validation=config.sizes[1],
                                      test=config.sizes[2])  # the same parts for every search
     config.seed_design.eval_config(**target.run_settings("validation"))  # a design that does not fit fails here
@@ -494,7 +505,8 @@ async def run_search(config: SearchConfig, *, out: str | Path, resume: bool = Fa
             saved_state = json.loads(state.read_text())
             search.seconds_before = saved_state.get("wall_seconds", 0.0)
             search.extra.update({k: saved_state[k] for k in search.extra if k in saved_state})
-        archive_path.write_text("".join(json.dumps(c.to_json()) + "\n" for c in search.archive), encoding="utf-8")
+        # drop a line a kill cut short, so the next one starts on its own line
+        _write_atomic(archive_path, "".join(json.dumps(c.to_json()) + "\n" for c in search.archive))
     try:
         stopped = await search.run()
         spent = search.spent()
