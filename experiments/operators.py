@@ -262,10 +262,11 @@ async def reflect(design: Design, rng: Rng, proposer: Any, failures: Sequence[Fa
     name, role, i = rng.choice(spots)
     examples = rng.sample(list(failures), min(shown, len(failures)))
     sections = design.data["prompts"][name][role]
-    marked = "\n".join(f">>> {s['text']} <<<" if j == i else s["text"] for j, s in enumerate(sections))
+    shown = [_unescape(s["text"]) for s in sections]  # as the agent reads them: {{ }} are literal braces
+    marked = "\n".join(f">>> {text} <<<" if j == i else text for j, text in enumerate(shown))
     told = "\n\n".join(f"Task: {f.task}\nThe agent's output (end): {f.output[-600:]}\nWhat went wrong: {f.feedback}"
                        for f in examples)
-    messages = render(find_prompt("propose_section"), instructions=_escape(marked), failures=_escape(told))
+    messages = render(find_prompt("propose_section"), instructions=marked, failures=told)  # values go in verbatim
     completion = await proposer.generate(messages, max_tokens=200, temperature=0.7,
                                          seed=rng.randrange(1 << 30))
     text = _clean(completion.text)
@@ -278,10 +279,29 @@ async def reflect(design: Design, rng: Rng, proposer: Any, failures: Sequence[Fa
     return _child(design, data, f"reflect:{sections[i]['id']}")
 
 
+def _unescape(template: str) -> str:
+    return template.replace("{{", "{").replace("}}", "}")
+
+
+_PREAMBLE = re.compile(r"^(certainly|sure|here(’|')?s|here is|new (section|text)|the new|revised)\b[^\n]*:\s*$",
+                       re.IGNORECASE)
+
+
 def _clean(text: str) -> str:
-    text = text.strip().strip("`").strip()
-    text = re.sub(r"^(new (section|text)[^:]*:)\s*", "", text, flags=re.IGNORECASE)
-    return text.replace(">>>", "").replace("<<<", "").strip().strip('"').strip()
+    """The section a proposer's reply holds: without a preamble line ("Here is the revised section:"),
+    rules (``---``), quotes, bold or the >>> <<< marks, and without the comment after it (its first
+    paragraph is the section).
+
+    Example:
+        >>> _clean('Certainly! Here is the revised version:\\n\\n---\\n\\n**Check each step twice.**\\n\\n---\\n\\nThis helps.')
+        'Check each step twice.'
+    """
+    lines = [line for line in text.strip().strip("`").splitlines() if line.strip() != "---"]
+    while lines and (not lines[0].strip() or _PREAMBLE.match(lines[0].strip())):
+        lines.pop(0)
+    first = "\n".join(lines).strip().split("\n\n")[0]
+    first = first.replace(">>>", "").replace("<<<", "").strip()
+    return first.strip("*").strip().strip('"').strip()
 
 
 def crossover(a: Design, b: Design, rng: Rng) -> Design:

@@ -65,6 +65,7 @@ def test_rules_become_a_section_before_the_output_format():
     ("Tom has 17 apples and gives away 5 of them, so compute carefully.", "repeats"),
     ("Remember that the answer may be 12.", "number 12"),
     ("x" * 700, "not a usable section"),
+    ("Here is the new section:\n\n**Write out every subtraction.**\n\nThis helps the agent.", None),
     ("", "not a usable section"),
 ])
 def test_a_reflective_rewrite_is_kept_only_when_it_does_not_copy_the_examples(reply, refused):
@@ -72,9 +73,11 @@ def test_a_reflective_rewrite_is_kept_only_when_it_does_not_copy_the_examples(re
     run = ops.reflect(SEED, random.Random(0), proposer, FAILURES)
     if refused is None:
         child = asyncio.run(run)
-        assert child.data["prompts"]["gsm8k_cot"]["system"][0]["text"] == reply
+        assert child.data["prompts"]["gsm8k_cot"]["system"][0]["text"] in (reply, "Write out every subtraction.")
         assert "Tom has 17 apples" in proposer.requests[0].messages[-1]["content"]  # the proposer saw the failure
-        assert ">>> Please reason step by step, <<<" in proposer.requests[0].messages[-1]["content"]
+        shown = proposer.requests[0].messages[-1]["content"]
+        assert ">>> Please reason step by step, <<<" in shown
+        assert "within \\boxed{}." in shown and "{{" not in shown  # the prompt as the agent reads it
     else:
         with pytest.raises(ops.OperatorError, match=refused):
             asyncio.run(run)
