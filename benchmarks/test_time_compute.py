@@ -110,31 +110,30 @@ async def run_model(spec: str, problems: list[Any], methods: list[str], out: Pat
     graphs = {name: make() for name, make in _graphs(task).items()}
     samples = {r["problem"]: r for r in _read(path) if r["method"] == "sc8"}
     started = time.perf_counter()
-    with path.open("a", encoding="utf-8") as f:
-        for i, (problem, method) in enumerate(todo, 1):
-            record: dict[str, Any] = {"model": spec, "method": method, "problem": problem.id,
-                                      "reference": problem.reference}
-            if method == "bon-llm":
-                sc = samples.get(problem.id)
-                if sc is None:
-                    continue  # needs the problem's sc8 samples first
-                scores, spent = await _judge_samples(model, task, problem.question, [s["text"] for s in sc["samples"]])
-                record.update(scores=scores, usage=_usage(spent))
-            else:
-                state, spent = await _solve(graphs[method], model, problem.question, max_tokens, seed)
-                answer = state.get("answer")
-                record.update(answer=answer, correct=bool(task.score(problem, answer)), usage=_usage(spent),
-                              stop_reason=state.get("stop_reason"), rule=task.extraction(state.get("reasoning", "")).rule
-                              if method.startswith("cot") else None)
-                if method == "sc8":
-                    record["samples"] = [_sample(task, problem, c) for c in state.get("candidates", [])]
-                    samples[problem.id] = record
+    for i, (problem, method) in enumerate(todo, 1):
+        record: dict[str, Any] = {"model": spec, "method": method, "problem": problem.id,
+                                  "reference": problem.reference}
+        if method == "bon-llm":
+            sc = samples.get(problem.id)
+            if sc is None:
+                continue  # needs the problem's sc8 samples first
+            scores, spent = await _judge_samples(model, task, problem.question, [s["text"] for s in sc["samples"]])
+            record.update(scores=scores, usage=_usage(spent))
+        else:
+            state, spent = await _solve(graphs[method], model, problem.question, max_tokens, seed)
+            answer = state.get("answer")
+            record.update(answer=answer, correct=bool(task.score(problem, answer)), usage=_usage(spent),
+                          stop_reason=state.get("stop_reason"), rule=task.extraction(state.get("reasoning", "")).rule
+                          if method.startswith("cot") else None)
+            if method == "sc8":
+                record["samples"] = [_sample(task, problem, c) for c in state.get("candidates", [])]
+                samples[problem.id] = record
+        with path.open("a", encoding="utf-8") as f:
             f.write(json.dumps(record) + "\n")
-            f.flush()
-            rate = (time.perf_counter() - started) / i
-            console.print(f"[dim]{spec} {i}/{len(todo)} {problem.id} {method}: "
-                          f"{'✓' if record.get('correct') else '·'} {record['usage']['completion_tokens']} tok "
-                          f"{record['usage']['seconds']:.0f}s (≈{rate * (len(todo) - i) / 60:.0f} min left)[/]")
+        rate = (time.perf_counter() - started) / i
+        console.print(f"[dim]{spec} {i}/{len(todo)} {problem.id} {method}: "
+                      f"{'✓' if record.get('correct') else '·'} {record['usage']['completion_tokens']} tok "
+                      f"{record['usage']['seconds']:.0f}s (≈{rate * (len(todo) - i) / 60:.0f} min left)[/]")
     await model.aclose()
 
 
