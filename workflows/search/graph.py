@@ -21,6 +21,7 @@ from langgraph.types import Send
 
 from agentkit.context import RunContext
 from agentkit.events import Answer, Expand, Prune, Score, Stopped, Thought
+from agentkit.limits import BudgetExceeded
 from agentkit.workflows.guard import StopReason, guard
 from agentkit.workflows.memory_nodes import add_memory
 from agentkit.workflows.search.algorithms import Algorithm, Search, merit
@@ -43,6 +44,7 @@ class SearchState(TypedDict, total=False):
     expansions: Annotated[list[dict[str, Any]], _collect]
     reflections: Annotated[list[str], operator.add]
     solution: int | None
+    completed_from: int | None
     stop_reason: StopReason
     answer: str | None
     error: str | None
@@ -200,10 +202,15 @@ def build_search(task: Any, algorithm: Algorithm, *, stop_on_solution: bool = Tr
                 "reward": float(path[-1]["reward"] or 0.0) if path else 0.0, "task_type": getattr(task, "name", "")}
 
     async def finish(state: SearchState, runtime: Runtime[RunContext]) -> dict[str, Any]:
-        world, _ = problem(state["question"])
+        world, config = problem(state["question"])
         tree = state["tree"]
         reason = state.get("stop_reason") or ""
         best = best_node(state)
+        if best is None and hasattr(config, "complete") and not reason.startswith(("call limit", "token limit",
+                                                                                    "time limit")):
+            completed = await _complete(world, config, tree, runtime)
+            if completed is not None:
+                return completed
         if best is None:
             why = f"no path reached an answer ({len(tree)} nodes; {reason or 'stopped'})"
             runtime.stream_writer(Answer(None, why))
@@ -212,6 +219,25 @@ def build_search(task: Any, algorithm: Algorithm, *, stop_on_solution: bool = Tr
         error = None if answer else "the best path has no answer"
         runtime.stream_writer(Answer(answer, error or ""))
         return {"answer": answer, "error": error, "solution": state.get("solution")}
+
+    async def _complete(world: Any, config: Any, tree: list[TreeNode], runtime: Runtime[RunContext]
+                        ) -> dict[str, Any] | None:
+        """The most promising unfinished path (best merit, then depth) finished greedily in one call."""
+        open_ = [n for n in tree if n["parent"] is not None and not n["terminal"]]
+        if not open_:
+            return None
+        node = max(open_, key=lambda n: (merit(n), n["depth"]))
+        try:
+            rest = await config.complete(runtime.context, node["state"])
+        except BudgetExceeded as e:
+            runtime.stream_writer(Stopped(e.reason))
+            return None
+        runtime.stream_writer(Thought("finish", rest))
+        final = world.step(node["state"], rest) if rest else node["state"]
+        answer = world.answer(final) or (task.extract(world.describe(final)) if hasattr(task, "extract") else None)
+        error = None if answer else "the completed path has no answer"
+        runtime.stream_writer(Answer(answer, error or ""))
+        return {"answer": answer, "error": error, "completed_from": node["id"]}
 
     graph = StateGraph(SearchState, context_schema=RunContext)
     graph.add_node("init", init)

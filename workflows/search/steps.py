@@ -125,6 +125,14 @@ class ContinuationConfig(StepsConfig):
                 out.actions.append(step)
         return out
 
+    async def complete(self, ctx: Any, state: Any) -> str:
+        """The rest of the solution from ``state``, greedily in one call: what a search that stops before any
+        path is finished answers with (from its most promising path)."""
+        messages = self.task.messages(self.messages(ctx, "cot", question=state["question"]))
+        prefix = "".join(f"{s}\n\n" for s in state["steps"])
+        messages.append({"role": "assistant", "content": prefix})
+        return (await ctx.generate(messages, temperature=0.0)).text.strip()
+
 
 class VerifiedConfig:
     """A search config whose ``evaluate`` is a step verifier's score of each child's newest step (in the

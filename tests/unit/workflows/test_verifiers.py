@@ -12,10 +12,11 @@ import pytest
 
 from agentkit.context import RunContext
 from agentkit.errors import UserError
+from agentkit.limits import Limits
 from agentkit.models.base import Choice
 from agentkit.models.testing import ScriptedModel
 from agentkit.runtime import run
-from agentkit.workflows import best_of_n, tot
+from agentkit.workflows import best_of_n, mcts, tot
 from agentkit.workflows.tasks import get_task
 from agentkit.workflows.verifiers import (
     FallbackVerifier,
@@ -184,3 +185,21 @@ def test_verifier_guided_beam_continues_the_solution_and_keeps_the_steps_that_ch
     assert state["answer"] == "12"
     prefixes = [r.messages[-1]["content"] for r in model.requests]
     assert prefixes == ["", "3 * 4 = 12 eggs.\n\n"]  # only the step that checks out was continued
+
+
+def test_a_search_that_stops_before_any_path_is_finished_completes_its_best_path_greedily():
+    def respond(request):
+        last = request.messages[-1]
+        if request.stop == ("\n\n",):  # a step of the search: never an answer
+            return "3 * 4 = 12 eggs." if not last["content"] else "Then he has them all."
+        return "So the answer is \\boxed{12}."  # the completion: no stop, greedy
+
+    model = ScriptedModel(respond)
+    graph = mcts.build(task="gsm8k", iterations=1, k=2, verifier="task", reflect=False)
+    state = asyncio.run(run(graph, {"question": "3 boxes of 4 eggs?"}, RunContext(model)))
+    assert state["answer"] == "12" and state["completed_from"] is not None
+    last = model.requests[-1]
+    assert last.stop == () and last.temperature == 0.0 and last.messages[-1]["content"].startswith("3 * 4 = 12 eggs.")
+    spent = RunContext(ScriptedModel(respond), limits=Limits(calls=1))
+    stopped = asyncio.run(run(mcts.build(task="gsm8k", iterations=3, k=2, verifier="task"), {"question": "q"}, spent))
+    assert stopped["answer"] is None and "call limit" in stopped["error"]  # no budget left to complete it
