@@ -51,5 +51,6 @@ def test_a_design_plays_gsm8k_on_the_tiny_model(tiny_path, design, tmp_path, mon
     result = asyncio.run(run_eval(config, out=tmp_path / "run"))
     assert len(result.records) == 2 and all(r.error is None for r in result.records)
     assert all(r.workflow == ("debate" if "debate" in design else "planned") for r in result.records)
-    assert all(r.calls >= 2 and r.tokens["completion"] > 0 for r in result.records)
+    least = 1 if "debate" in design else 2  # debaters who agree at once end the debate after one call
+    assert all(r.calls >= least and r.tokens["completion"] > 0 for r in result.records)
     assert any(r.trajectory[0]["action"] is not None for r in result.records)  # an answer was extracted
