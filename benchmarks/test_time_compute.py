@@ -18,7 +18,7 @@ demonstrations are picked from), each model runs:
 Results go to ``--out`` (one JSONL per model, a line per method and problem), so an interrupted run
 resumes where it stopped and ``--report`` redraws the table and plot from them. The table reports accuracy
 with a 95 % Wilson interval over the problems every method in it has finished, generated and prompt tokens
-(prompt tokens counted once per call; a batched call shares its prompt), and seconds per problem. SC@k and
+(prompt tokens counted once per call; a batched call shares its prompt), and wall seconds per problem. SC@k and
 best-of-k for k < 8 are read from the first k of the 8 samples, with their tokens and seconds taken
 as the first k samples' share of the call's (marked "derived").
 
@@ -91,9 +91,22 @@ async def _judge_samples(model: Any, task: Gsm8kTask, question: str, texts: list
     return scores, ctx.spent
 
 
-def _usage(u: Any) -> dict[str, Any]:
+def _usage(u: Any, wall: float) -> dict[str, Any]:
+    """``seconds`` sums the calls' waits, which overlap when a search expands nodes concurrently; ``wall`` is
+    the problem's clock time, what the table reports."""
     return {"calls": u.calls, "prompt_tokens": u.prompt_tokens, "cached_tokens": u.cached_tokens,
-            "completion_tokens": u.completion_tokens, "seconds": round(u.seconds, 2)}
+            "completion_tokens": u.completion_tokens, "seconds": round(u.seconds, 2), "wall": round(wall, 2)}
+
+
+#: methods whose calls run one after another, so the calls' summed seconds are their wall time (rows
+#: recorded before ``wall`` was kept are timed by it; the tree searches' older rows have no time)
+SEQUENTIAL = ("cot", "cot4", "sc8", "bon-llm")
+
+
+def _wall(method: str, usage: dict[str, Any]) -> float | None:
+    if "wall" in usage:
+        return usage["wall"]
+    return usage["seconds"] if method in SEQUENTIAL else None
 
 
 async def run_model(spec: str, problems: list[Any], methods: list[str], out: Path, max_tokens: int,
@@ -113,16 +126,18 @@ async def run_model(spec: str, problems: list[Any], methods: list[str], out: Pat
     for i, (problem, method) in enumerate(todo, 1):
         record: dict[str, Any] = {"model": spec, "method": method, "problem": problem.id,
                                   "reference": problem.reference}
+        clock = time.perf_counter()
         if method == "bon-llm":
             sc = samples.get(problem.id)
             if sc is None:
                 continue  # needs the problem's sc8 samples first
             scores, spent = await _judge_samples(model, task, problem.question, [s["text"] for s in sc["samples"]])
-            record.update(scores=scores, usage=_usage(spent))
+            record.update(scores=scores, usage=_usage(spent, time.perf_counter() - clock))
         else:
             state, spent = await _solve(graphs[method], model, problem.question, max_tokens, seed)
             answer = state.get("answer")
-            record.update(answer=answer, correct=bool(task.score(problem, answer)), usage=_usage(spent),
+            record.update(answer=answer, correct=bool(task.score(problem, answer)),
+                          usage=_usage(spent, time.perf_counter() - clock),
                           stop_reason=state.get("stop_reason"), rule=task.extraction(state.get("reasoning", "")).rule
                           if method.startswith("cot") else None)
             if method == "sc8":
@@ -133,7 +148,7 @@ async def run_model(spec: str, problems: list[Any], methods: list[str], out: Pat
         rate = (time.perf_counter() - started) / i
         console.print(f"[dim]{spec} {i}/{len(todo)} {problem.id} {method}: "
                       f"{'✓' if record.get('correct') else '·'} {record['usage']['completion_tokens']} tok "
-                      f"{record['usage']['seconds']:.0f}s (≈{rate * (len(todo) - i) / 60:.0f} min left)[/]")
+                      f"{record['usage']['wall']:.0f}s (≈{rate * (len(todo) - i) / 60:.0f} min left)[/]")
     await model.aclose()
 
 
@@ -175,12 +190,13 @@ def _derived(sc: dict[str, Any], judged: dict[str, Any] | None, task: Gsm8kTask)
     reference = task.normalize(sc["reference"])
     total_chars = sum(s["chars"] for s in samples) or 1
     u = sc["usage"]
+    wall = _wall("sc8", u)
     rows: dict[str, dict[str, Any]] = {}
     for k in (1, 2, 4, 8):
         first = samples[:k]
         share = sum(s["chars"] for s in first) / total_chars
         base = {"completion_tokens": u["completion_tokens"] * share, "prompt_tokens": u["prompt_tokens"],
-                "seconds": u["seconds"] * share}
+                "seconds": wall * share}
         cands = [{"text": "", "answer": s["answer"]} for s in first]
         answer, _, _ = vote(_Vote(), cands)  # type: ignore[arg-type]
         rows[f"SC@{k}"] = {**base, "correct": answer == reference}
@@ -193,7 +209,7 @@ def _derived(sc: dict[str, Any], judged: dict[str, Any] | None, task: Gsm8kTask)
             ju = judged["usage"]
             extra = {"completion_tokens": base["completion_tokens"] + ju["completion_tokens"] * k / 8,
                      "prompt_tokens": base["prompt_tokens"] + ju["prompt_tokens"] * k / 8,
-                     "seconds": base["seconds"] + ju["seconds"] * k / 8}
+                     "seconds": base["seconds"] + _wall("bon-llm", ju) * k / 8}
             scored = [{**c, "score": s} for c, s in zip(cands, scores, strict=True)]
             rows[f"BoN-llm@{k}"] = {**extra, "correct": _best(scored) == reference}
             rows[f"wBoN-llm@{k}"] = {**extra, "correct": weighted_vote(_Vote(), scored)[0] == reference}  # type: ignore[arg-type]
@@ -225,7 +241,8 @@ def report(out: Path, plot: Path, *, markdown: bool = False, only: set[str] | No
             for name in ("cot", "cot4", "beam-task", "beam-llm", "tot", "mcts"):
                 if name in methods:
                     r = methods[name]
-                    rows.setdefault(name, []).append({**r["usage"], "correct": r["correct"]})
+                    rows.setdefault(name, []).append({**r["usage"], "seconds": _wall(name, r["usage"]),
+                                                      "correct": r["correct"]})
             if "sc8" in methods:
                 for name, row in _derived(methods["sc8"], methods.get("bon-llm"), task).items():
                     rows.setdefault(name, []).append(row)
@@ -248,7 +265,7 @@ def report(out: Path, plot: Path, *, markdown: bool = False, only: set[str] | No
                 continue
             table.add_row(name + (" (derived)" if "@" in name and not name.endswith("@8") else ""), str(n),
                           f"{wins / n:.1%}", f"{lo:.1%}–{hi:.1%}", f"{gen:.0f}",
-                          f"{sum(r['prompt_tokens'] for r in rs) / n:.0f}", f"{sum(r['seconds'] for r in rs) / n:.1f}",
+                          f"{sum(r['prompt_tokens'] for r in rs) / n:.0f}", _mean_seconds(rs),
                           _per_token(wins / n, gen, base_acc, base_gen))
         if spec in PUBLISHED:
             family, score = PUBLISHED[spec]
@@ -260,6 +277,16 @@ def report(out: Path, plot: Path, *, markdown: bool = False, only: set[str] | No
     if curves:
         _plot(curves, plot)
         console.print(f"plot: {plot}")
+
+
+def _mean_seconds(rows: list[dict[str, Any]]) -> str:
+    """Wall seconds per problem over the rows that were timed (tree searches' oldest rows were not); how many
+    when not all."""
+    timed = [r["seconds"] for r in rows if r["seconds"] is not None]
+    if not timed:
+        return "-"
+    mean = f"{sum(timed) / len(timed):.1f}"
+    return mean if len(timed) == len(rows) else f"{mean} (of {len(timed)})"
 
 
 def _markdown(table: Table) -> None:

@@ -57,13 +57,16 @@ class EventPrinter:
         self.console.print(f"[{style}]{escape(text)}[/]" if style else escape(text), highlight=False)
 
 
-def usage_table(usage: Usage) -> Any:
+def usage_table(usage: Usage, wall: float | None = None) -> Any:
+    """Calls, tokens, seconds and generation rate. ``wall`` is the clock time the calls took; without it the
+    calls' summed waits are shown, which overstate it when a workflow calls the model concurrently."""
     from rich.table import Table
 
+    seconds = usage.seconds if wall is None else wall
     table = Table(title="Usage", title_justify="left")
     for column in ("calls", "prompt tokens", "cached", "completion tokens", "seconds", "tokens/s"):
         table.add_column(column, justify="right")
-    rate = usage.completion_tokens / usage.seconds if usage.seconds else 0.0
+    rate = usage.completion_tokens / seconds if seconds else 0.0
     table.add_row(str(usage.calls), str(usage.prompt_tokens), str(usage.cached_tokens),
-                  str(usage.completion_tokens), f"{usage.seconds:.2f}", f"{rate:.1f}")
+                  str(usage.completion_tokens), f"{seconds:.2f}", f"{rate:.1f}")
     return table

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import time
 from typing import Any
 
 from agentkit.errors import UserError
@@ -175,22 +176,25 @@ async def run_command(args: argparse.Namespace) -> int:
             ctx = RunContext(model, temperature=args.temperature, max_tokens=args.max_tokens, limits=limits,
                              prompts=prompts)
             thread = f"{args.thread}/{problem.id}" if args.checkpoint else None
+            clock = time.perf_counter()
             state = await _stream(console, graph, {"question": problem.question}, ctx, thread, args.verbose)
             correct = task.score(problem, state.get("answer"))
             if correct is not None:
                 console.print("[green]✓ correct[/]" if correct else
                               f"[red]✗ wrong[/] [dim](a reference answer: {problem.reference})[/]", highlight=False)
             results.append({"problem": problem.id, "question": problem.question, "state": state,
-                            "correct": correct, "usage": ctx.spent})
+                            "correct": correct, "usage": ctx.spent, "wall": time.perf_counter() - clock})
     total = sum((r["usage"] for r in results), Usage())
+    wall = sum(r["wall"] for r in results)
     if args.json:
-        runs = [{**r, "usage": _usage_dict(r["usage"])} for r in results]
-        out = runs[0] if len(runs) == 1 else {"runs": runs, "usage": _usage_dict(total)}
+        runs = [{**{k: v for k, v in r.items() if k != "wall"}, "usage": _usage_dict(r["usage"], r["wall"])}
+                for r in results]
+        out = runs[0] if len(runs) == 1 else {"runs": runs, "usage": _usage_dict(total, wall)}
         print(json.dumps(out, default=str))
         return 0
     if len(results) > 1:
         console.print(_summary_table(results))
-    console.print(usage_table(total))
+    console.print(usage_table(total, wall))
     return 0
 
 
@@ -228,10 +232,13 @@ def _summary_table(results: list[dict[str, Any]]) -> Any:
         u: Usage = r["usage"]
         mark = {True: "[green]yes[/]", False: "[red]no[/]", None: "-"}[r["correct"]]
         table.add_row(r["problem"], str(r["state"].get("answer")), mark, str(u.calls), str(u.total_tokens),
-                      f"{u.seconds:.1f}", str(r["state"].get("stop_reason") or ""))
+                      f"{r['wall']:.1f}", str(r["state"].get("stop_reason") or ""))
     return table
 
 
-def _usage_dict(usage: Usage) -> dict[str, Any]:
+def _usage_dict(usage: Usage, wall: float) -> dict[str, Any]:
+    """``seconds`` is the calls' summed waits (they overlap when a workflow calls concurrently); ``wall_seconds``
+    the clock time."""
     return {"calls": usage.calls, "prompt_tokens": usage.prompt_tokens, "cached_tokens": usage.cached_tokens,
-            "completion_tokens": usage.completion_tokens, "seconds": round(usage.seconds, 3)}
+            "completion_tokens": usage.completion_tokens, "seconds": round(usage.seconds, 3),
+            "wall_seconds": round(wall, 3)}

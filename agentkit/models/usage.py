@@ -25,7 +25,9 @@ class Usage:
         prompt_tokens: prompt tokens, including those served from a cache.
         completion_tokens: generated tokens, over all choices.
         cached_tokens: prompt tokens that were not recomputed (a reused KV prefix or a server cache).
-        seconds: wall time spent waiting for the backend.
+        seconds: time spent waiting for the backend, summed over calls. Calls made concurrently overlap, so
+            for a workflow that expands several nodes at once this exceeds the clock time: time the run
+            itself (``RunContext.elapsed``) for that.
     """
 
     calls: int = 0

@@ -18,8 +18,18 @@ def test_run_json_has_a_stable_shape(capsys):
     assert main(["run", "2+2?", "--model", "scripted:Answer: 4", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["state"]["answer"] == "4"
-    assert set(data["usage"]) == {"calls", "prompt_tokens", "cached_tokens", "completion_tokens", "seconds"}
+    assert set(data["usage"]) == {"calls", "prompt_tokens", "cached_tokens", "completion_tokens", "seconds",
+                                  "wall_seconds"}
     assert data["usage"]["calls"] == 1
+
+
+def test_run_reports_clock_time_when_the_workflow_calls_concurrently(capsys):
+    # best-of-n asks the judge about its 3 candidates at once: 4 calls of 0.3 s each take about 0.6 s
+    assert main(["run", "--task", "gsm8k", "q", "--workflow", "best-of-n", "--n", "3", "--verifier", "llm", "--json",
+                 "--model", "scripted:3 * 4 = 12.\n\nThe answer is \\boxed{12}.?delay=0.3"]) == 0
+    usage = json.loads(capsys.readouterr().out)["usage"]
+    assert usage["calls"] == 4 and usage["seconds"] >= 1.2
+    assert 0.6 <= usage["wall_seconds"] < 1.0
 
 
 def test_the_model_can_come_from_the_environment(capsys, monkeypatch):
