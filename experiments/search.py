@@ -225,23 +225,70 @@ class _BudgetSpent(Exception):
     pass
 
 
+class _Scorer:
+    """Plays a design's episodes through ``run_eval``, only those the cache lacks, and keeps every result in it.
+
+    ``run_id`` tags what this scorer paid for, so a search's spending is the cache's rows under it.
+    """
+
+    def __init__(self, target: Target, cache: EpisodeCache, out: Path, *, run_id: str, model: str | None,
+                 episode_seed: int, concurrency: int, memory: str | Path | None) -> None:
+        self.target, self.cache, self.out, self.run_id = target, cache, out, run_id
+        self.model, self.episode_seed, self.concurrency, self.memory = model, episode_seed, concurrency, memory
+        self.model_id = model_fingerprint(model)
+        self.hits = 0
+
+    def key(self, design: Design) -> Key:
+        memory = "none"
+        if design.data["memory"]["recall"] and self.memory:
+            memory = _memory_snapshot(self.memory)
+        return Key(design.id, self.model_id, self.target.name, self.episode_seed, memory)
+
+    def missing(self, design: Design, ids: Sequence[str]) -> list[str]:
+        """The episodes of ``ids`` the cache does not hold for ``design``: what scoring it would play."""
+        cached = self.cache.lookup(self.key(design), ids)
+        return [i for i in ids if i not in cached]
+
+    async def score(self, design: Design, part: str, ids: Sequence[str]) -> tuple[Score, list[EpisodeRecord]]:
+        key = self.key(design)
+        missing = self.missing(design, ids)
+        self.hits += len(ids) - len(missing)
+        if missing:
+            settings = self.target.run_settings(part, missing)
+            config = design.eval_config(**settings, model=self.model, concurrency=self.concurrency,
+                                        seed=self.episode_seed,
+                                        **({"memory": self.memory} if key.memory != "none" else {}))
+            digest = hashlib.sha256(" ".join(missing).encode()).hexdigest()[:8]
+            folder = self.out / "episodes" / f"{design.id}-{part}-{digest}"
+            result = await run_eval(config, out=folder, resume=folder.exists(),
+                                    on_record=lambda r: self.cache.put(key, r, run=self.run_id))
+            for record in result.records:  # one the log kept but a kill kept from the cache
+                self.cache.put(key, record, run=self.run_id)
+        records = list(self.cache.lookup(key, ids).values())
+        return Score.of(records), records
+
+
 class _Search:
     def __init__(self, config: SearchConfig, out: Path, target: Target, cache: EpisodeCache,
                  on_progress: Callable[[SearchProgress], Any] | None) -> None:
         self.config, self.out, self.target, self.cache = config, out, target, cache
         self.on_progress = on_progress
         self.run_id = f"{out.resolve()}"
-        self.model_id = model_fingerprint(config.model)
+        self.scorer = _Scorer(target, cache, out, run_id=self.run_id, model=config.model,
+                              episode_seed=config.episode_seed, concurrency=config.concurrency, memory=config.memory)
         self.archive: list[Candidate] = []
         self.started = time.monotonic()
         self.seconds_before = 0.0
+        self.hits_before = 0  # cache hits of the run this one resumes
         self.proposer: Any = None
         self.extra = {"proposer_calls": 0, "proposer_tokens": 0, "cache_hits": 0}
+        self.missing, self.score = self.scorer.missing, self.scorer.score
 
     # --- cost ------------------------------------------------------------------------------------------
     def spent(self) -> dict[str, float]:
         """Episodes played (and their calls, tokens), the proposer's calls and tokens, cache hits, wall time."""
         paid = self.cache.spent(self.run_id)
+        self.extra["cache_hits"] = self.hits_before + self.scorer.hits
         return {**paid, "calls": paid["calls"] + self.extra["proposer_calls"],
                 "tokens": paid["tokens"] + self.extra["proposer_tokens"], **self.extra,
                 "wall_seconds": round(self.seconds_before + time.monotonic() - self.started, 1)}
@@ -257,36 +304,6 @@ class _Search:
                 raise _BudgetSpent(f"{name} budget spent ({int(s[name])} of {limit})")
         if b.seconds is not None and s["wall_seconds"] >= b.seconds:
             raise _BudgetSpent(f"time budget spent ({s['wall_seconds']:.0f} of {b.seconds:.0f} s)")
-
-    # --- scoring ---------------------------------------------------------------------------------------
-    def key(self, design: Design) -> Key:
-        memory = "none"
-        if design.data["memory"]["recall"] and self.config.memory:
-            memory = _memory_snapshot(self.config.memory)
-        return Key(design.id, self.model_id, self.target.name, self.config.episode_seed, memory)
-
-    def missing(self, design: Design, ids: Sequence[str]) -> list[str]:
-        """The episodes of ``ids`` the cache does not hold for ``design``: what scoring it would play."""
-        cached = self.cache.lookup(self.key(design), ids)
-        return [i for i in ids if i not in cached]
-
-    async def score(self, design: Design, part: str, ids: Sequence[str]) -> tuple[Score, list[EpisodeRecord]]:
-        key = self.key(design)
-        missing = self.missing(design, ids)
-        self.extra["cache_hits"] += len(ids) - len(missing)
-        if missing:
-            settings = self.target.run_settings(part, missing)
-            config = design.eval_config(**settings, model=self.config.model, concurrency=self.config.concurrency,
-                                        seed=self.config.episode_seed,
-                                        **({"memory": self.config.memory} if key.memory != "none" else {}))
-            digest = hashlib.sha256(" ".join(missing).encode()).hexdigest()[:8]
-            folder = self.out / "episodes" / f"{design.id}-{part}-{digest}"
-            result = await run_eval(config, out=folder, resume=folder.exists(),
-                                    on_record=lambda r: self.cache.put(key, r, run=self.run_id))
-            for record in result.records:  # one the log kept but a kill kept from the cache
-                self.cache.put(key, record, run=self.run_id)
-        records = list(self.cache.lookup(key, ids).values())
-        return Score.of(records), records
 
     # --- the loop --------------------------------------------------------------------------------------
     def _write(self, candidate: Candidate) -> None:
@@ -505,6 +522,7 @@ async def run_search(config: SearchConfig, *, out: str | Path, resume: bool = Fa
             saved_state = json.loads(state.read_text())
             search.seconds_before = saved_state.get("wall_seconds", 0.0)
             search.extra.update({k: saved_state[k] for k in search.extra if k in saved_state})
+            search.hits_before = saved_state.get("cache_hits", 0)
         # drop a line a kill cut short, so the next one starts on its own line
         _write_atomic(archive_path, "".join(json.dumps(c.to_json()) + "\n" for c in search.archive))
     try:
@@ -520,13 +538,11 @@ async def run_search(config: SearchConfig, *, out: str | Path, resume: bool = Fa
 async def score_design(design: Design, target: Target, part: str, *, model: str | None = None, seed: int = 0,
                        out: str | Path, cache: str | Path, concurrency: int = 1) -> tuple[Score, list[EpisodeRecord]]:
     """``design``'s score on a whole ``part`` of ``target`` through the same cache (the benchmark's test)."""
-    config = SearchConfig(target.name, design, Budget(episodes=10**9), model=model, episode_seed=seed,
-                          batch=1, sizes=(max(1, len(target.parts["search"].ids)), 1, 1), concurrency=concurrency)
     store = EpisodeCache(cache)
     try:
-        search = _Search(config, Path(out), target, store, None)
-        search.run_id = f"{Path(out).resolve()}#{part}"
-        return await search.score(design, part, target.parts[part].ids)
+        scorer = _Scorer(target, store, Path(out), run_id=f"{Path(out).resolve()}#{part}", model=model,
+                         episode_seed=seed, concurrency=concurrency, memory=None)
+        return await scorer.score(design, part, target.parts[part].ids)
     finally:
         store.close()
 

@@ -85,6 +85,25 @@ def test_a_resumed_search_goes_on_from_its_archive_and_refuses_other_settings(su
     assert [c.to_json() for c in longer.archive[: len(short.archive)]] == [c.to_json() for c in short.archive]
     assert len(longer.archive) > len(short.archive)
     assert longer.spent["episodes"] <= 60
+    assert longer.spent["cache_hits"] >= short.spent["cache_hits"]  # counted over both runs
+
+
+def test_score_design_plays_a_whole_part_once_through_the_cache(sums, tmp_path):
+    from agentkit.experiments.search import score_design
+    from agentkit.experiments.targets import get_target
+
+    target = get_target(sums, search=6, validation=8, test=5)
+    kwargs = {"model": "picky:x", "out": tmp_path / "test", "cache": tmp_path / "cache.sqlite"}
+    score, records = asyncio.run(score_design(SEED, target, "test", **kwargs))
+    assert score.n == 5 and sorted(r.task_id for r in records) == sorted(target.parts["test"].ids)
+    cache = EpisodeCache(tmp_path / "cache.sqlite")
+    assert cache.spent(str((tmp_path / "test").resolve()) + "#test")["episodes"] == 5
+    cache.close()
+    again, _ = asyncio.run(score_design(SEED, target, "test", **kwargs))
+    assert again == score
+    cache = EpisodeCache(tmp_path / "cache.sqlite")
+    assert cache.spent(str((tmp_path / "test").resolve()) + "#test")["episodes"] == 5  # nothing played again
+    cache.close()
 
 
 _SLOW_SEARCH = """
