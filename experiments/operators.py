@@ -139,7 +139,8 @@ def structure(design: Design, rng: Rng, *, memory: bool = False) -> Design:
         key = "recall" if move == "memory" else move
         where[key] = not where[key]
         return _child(design, data, f"{move}={'on' if where[key] else 'off'}")
-    moves = ["kind", "planner", "verifier"] + (["debate"] if design.kind == "cot" else [])
+    moves = ["kind", "planner"] + (["verifier"] if design.kind in _VERIFYING else []) + \
+        (["debate"] if design.kind == "cot" else [])
     move = rng.choice(moves)
     if move == "kind":
         kind = rng.choice([k for k in REASONING if k != design.kind])
@@ -159,8 +160,6 @@ def structure(design: Design, rng: Rng, *, memory: bool = False) -> Design:
             roles["debate"], roles["planner"] = {"rounds": 1}, False
         how = f"debate={'on' if 'debate' in roles else 'off'}"
     else:
-        if design.kind not in _VERIFYING:
-            raise OperatorError(f"{design.kind} uses no verifier")
         data["verifier"]["kind"] = rng.choice([v for v in ("none", "task", "llm") if v != data["verifier"]["kind"]])
         how = f"verifier={data['verifier']['kind']}"
     return _child(design, data, how)

@@ -349,11 +349,12 @@ class _Search:
         batch = sorted(rng.sample(self.target.parts["search"].ids, self.config.batch))
         self._check(len(self.missing(parent.design, batch)))
         parent_score, parent_records = await self.score(parent.design, "search", batch)
+        how = "?"
         try:
             child, how = await self.propose(parent, front, rng, [r for r in parent_records if not r.won])
             child.eval_config(**self.target.run_settings("search"))  # it fits the target (demos need shots ...)
         except (ops.OperatorError, DesignError) as e:
-            self._write(Candidate(iteration, "invalid", getattr(e, "operator", "?"), parents=[parent.design.id],
+            self._write(Candidate(iteration, "invalid", getattr(e, "operator", how), parents=[parent.design.id],
                                   reason=str(e)))
             return
         if any(c.design is not None and c.design.id == child.id for c in self.archive):
