@@ -1,4 +1,5 @@
-"""Where agentkit keeps things on disk: the user cache (joined model files) and the default experience memory.
+"""Where agentkit keeps things on disk: the user cache (joined model files), the default experience memory, and
+the data folder (the terminal UI's chat history).
 
 Both faces (the command line and the terminal UI) and the library resolve these the same way.
 
@@ -16,7 +17,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["cache_dir", "default_memory"]
+__all__ = ["cache_dir", "data_dir", "default_memory"]
 
 
 def cache_dir() -> Path:
@@ -31,3 +32,11 @@ def default_memory() -> Path:
     if env := os.environ.get("AGENTKIT_MEMORY"):
         return Path(env).expanduser()
     return cache_dir() / "memory"
+
+
+def data_dir() -> Path:
+    """What the user keeps (chat history): ``$AGENTKIT_DATA``, else ``$XDG_DATA_HOME/agentkit``, else
+    ``~/.local/share/agentkit``."""
+    if env := os.environ.get("AGENTKIT_DATA"):
+        return Path(env).expanduser()
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "agentkit"

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from agentkit import __version__
-from agentkit.cli import eval as cli_eval, memory as cli_memory, run as cli_run, search as cli_search
+from agentkit.cli import eval as cli_eval, memory as cli_memory, run as cli_run, search as cli_search, tui as cli_tui
 from agentkit.errors import AgentkitError, UserError
 from agentkit.models.usage import track_usage
 
@@ -68,6 +68,9 @@ def _parser() -> argparse.ArgumentParser:
          "Search agent designs (prompts, modules, roles, parameters) on a target's search and validation "
          "episodes; every episode is cached, so a killed search resumes and nothing is paid twice.",
          cli_search.add_search_arguments, cli_search.search_command, True),
+        ("tui", "chat in the terminal UI: any workflow, its reasoning live, what memory recalled",
+         cli_tui.EXAMPLES, "Chat with a model through a workflow in a Textual app; conversations are kept.",
+         cli_tui.add_tui_arguments, cli_tui.tui_command, True),
         ("report", "tables and plots from eval runs, one or several compared", cli_eval.REPORT_EXAMPLES,
          "Re-render eval runs from their episodes.jsonl; compare several.", cli_eval.add_report_arguments,
          cli_eval.report_command, False),

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import replace
 from typing import Any
@@ -43,15 +44,17 @@ class ScriptedModel(Model):
         default: the reply once the list is used up; without it, running out raises ``ScriptExhaustedError``.
         name: the model name reported in completions.
         delay: seconds each call takes (to test what happens while calls are in flight).
+        rate: tokens per second a stream yields (a token is a word here); ``None`` streams at once.
     """
 
     backend = "scripted"
     is_real = False
 
     def __init__(self, replies: Iterable[Reply] | Responder = (), *, default: Reply | None = None,
-                 name: str = "scripted", delay: float = 0.0) -> None:
+                 name: str = "scripted", delay: float = 0.0, rate: float | None = None) -> None:
         super().__init__(name=name)
         self.delay = delay
+        self.rate = rate
         self._responder = replies if callable(replies) else None
         self._replies = [] if callable(replies) else list(replies)
         self._default = default
@@ -106,6 +109,9 @@ class ScriptedModel(Model):
     async def _stream(self, request: GenerateRequest) -> AsyncIterator[Delta]:
         completion = await self._generate(request)
         choice = completion.choices[0]
-        for piece in re.findall(r"\s*\S+", choice.text):
+        started = time.perf_counter()
+        for i, piece in enumerate(re.findall(r"\s*\S+", choice.text)):
+            if self.rate:  # on a schedule, as a real model does, not a sleep per token that drifts
+                await asyncio.sleep(max(0.0, started + i / self.rate - time.perf_counter()))
             yield Delta(piece)
         yield Delta("", choice.finish_reason, completion.usage)

@@ -68,3 +68,5 @@ def test_the_wheel_ships_only_the_agentkit_namespace(tmp_path):
             shipped = f"{package}/{init.relative_to(ROOT / folder).as_posix()}"
             assert shipped in names, f"{init} is not in the wheel: add its package to pyproject.toml"
     assert "agentkit/workflows/prompts/cot.yaml" in names
+    for style in (ROOT / "tui").rglob("*.tcss"):  # the terminal UI's styles
+        assert f"agentkit/tui/{style.relative_to(ROOT / 'tui').as_posix()}" in names
