@@ -14,6 +14,7 @@ MEMORY_EXAMPLES = """examples:
   agentkit memory stats --memory mem/coin
   agentkit memory search "find the coin behind a door" --kind trajectory -k 3 --memory mem/coin
   agentkit memory show 12 --memory mem/coin
+  agentkit memory pin 31 --memory mem/coin                # an insight always recalled (unpin 31 undoes it)
   agentkit memory export mem.jsonl --memory mem/coin      # and: agentkit memory import mem.jsonl --memory other
   agentkit memory distill -m qwen-1.5b --env textworld_express --memory mem/coin
   agentkit memory prune --failures-older-than 30 --keep-per-task 3 --memory mem/coin
@@ -22,9 +23,10 @@ MEMORY_EXAMPLES = """examples:
 
 
 def add_memory_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("action", choices=["stats", "search", "show", "export", "import", "prune", "distill",
-                                           "rebuild"])
-    parser.add_argument("target", nargs="?", help="search: the text; show: a record id; export/import: a file")
+    parser.add_argument("action", choices=["stats", "search", "show", "pin", "unpin", "export", "import", "prune",
+                                           "distill", "rebuild"])
+    parser.add_argument("target", nargs="?", help="search: the text; show/pin/unpin: a record id; export/import: "
+                                                  "a file")
     parser.add_argument("--memory", metavar="PATH", help="the memory folder (default: $AGENTKIT_MEMORY, else the "
                                                           "user cache)")
     parser.add_argument("--embedder", help="sentence-transformers model (default all-MiniLM-L6-v2)")
@@ -45,7 +47,8 @@ async def memory_command(args: argparse.Namespace) -> int:
 
     console = Console()
     path = args.memory or str(default_memory())
-    needs = {"search": "the text to search for", "show": "a record id", "export": "a file to write",
+    needs = {"search": "the text to search for", "show": "a record id", "pin": "an insight id", "unpin": "an insight id",
+             "export": "a file to write",
              "import": "a file to read"}
     if args.action in needs and not args.target:
         raise UserError(f"memory {args.action} needs {needs[args.action]}: agentkit memory {args.action} TARGET.")
@@ -61,6 +64,12 @@ async def memory_command(args: argparse.Namespace) -> int:
             if not args.target.isdigit() or (record := memory.get(int(args.target))) is None:
                 raise UserError(f"No record {args.target!r} in {path}; `agentkit memory search` shows ids.")
             console.print_json(json.dumps(record.to_json(), ensure_ascii=False))
+        elif args.action in ("pin", "unpin"):
+            if not args.target.isdigit():
+                raise UserError(f"memory {args.action} takes an insight's id, not {args.target!r}.")
+            record = memory.pin(int(args.target), args.action == "pin")
+            console.print(f"insight {record.id} {'pinned' if record.pinned else 'unpinned'}: {record.text}",
+                          highlight=False)
         elif args.action == "export":
             console.print(f"exported {memory.export(args.target)} records to {args.target}")
         elif args.action == "import":

@@ -136,6 +136,7 @@ def apply_operations(memory: Memory, operations: Sequence[Operation], rules: Seq
             if twin:  # reworded into another rule: one rule, with both strengths and histories
                 other = twin[0]
                 other.strength += rule.strength
+                other.pinned = other.pinned or rule.pinned
                 other.sources = sorted({*other.sources, *rule.sources, *sources})
                 other.history += [*rule.history, {"op": "merge", "text": rule.text, "at": now}]
                 memory.add(other)
@@ -151,6 +152,8 @@ def apply_operations(memory: Memory, operations: Sequence[Operation], rules: Seq
             rule.strength = 0 if operation.op == "REMOVE" else rule.strength - 1
             rule.history.append({"op": operation.op.lower(), "at": now})
             done["downvoted" if operation.op == "DOWNVOTE" else "removed"] += 1
+        if rule.strength <= 0 and rule.pinned:  # the user keeps it: distillation may weaken it, not drop it
+            rule.strength = 1
         if rule.strength <= 0:
             memory.delete(rule.id)
             gone.add(rule.id)

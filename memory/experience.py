@@ -185,6 +185,25 @@ class Memory:
     def get(self, record_id: int) -> Record | None:
         return self.store.get(record_id)
 
+    def pin(self, record_id: int, pinned: bool = True) -> Insight:
+        """Pin (or unpin) the insight ``record_id``: a pinned insight is recalled first and distillation never
+        removes it. Stored at once, so it survives a restart.
+
+        Raises:
+            UserError: no insight has that id.
+        """
+        self._writable()
+        record = self.store.get(record_id)
+        if not isinstance(record, Insight):
+            what = f"record {record_id} is a {record.kind}" if record is not None else f"there is no record {record_id}"
+            raise UserError(f"Only insights can be pinned, and {what}; `agentkit memory search --kind insight` "
+                            "lists them.")
+        if record.pinned != pinned:
+            record.pinned = pinned
+            record.history.append({"op": "pin" if pinned else "unpin", "at": time.time()})
+            self.store.put(record)
+        return record
+
     # --- reading -------------------------------------------------------------------------------------------
 
     def search(self, text: str, *, kind: str = "trajectory", k: int = 5, env: str | None = None,
@@ -231,7 +250,10 @@ class Memory:
         if insights:
             hits = self.search(task, kind="insight", k=insights * 3)
             hits = [h for h in hits if h[0].env in ("", env or h[0].env)]
-            hits.sort(key=lambda h: (-h[0].strength, -h[1]))
+            near = {r.id for r, _ in hits}
+            hits += [(r, 0.0) for r in self.store.list("insight") if r.pinned and r.id not in near
+                     and r.env in ("", env or r.env)]  # pinned ones come whatever the task
+            hits.sort(key=lambda h: (not h[0].pinned, -h[0].strength, -h[1]))
             found.insights = keep(hits[:insights])
         if concepts:
             found.concepts = keep(self.search(task, kind="concept", k=concepts, env=env))

@@ -97,12 +97,14 @@ class Reflection(_Base):
 @dataclass(kw_only=True)
 class Insight(_Base):
     """A rule distilled from comparing trajectories (ExpeL). ``strength`` rises with upvotes and falls with
-    downvotes; at zero the insight is removed. ``history`` keeps every operation on it, old wording included."""
+    downvotes; at zero the insight is removed. ``history`` keeps every operation on it, old wording included.
+    A ``pinned`` insight (a user's choice) is recalled before the others and never removed by distillation."""
 
     kind: ClassVar[Kind] = "insight"
     text: str
     env: str = ""
     strength: int = 2
+    pinned: bool = False
     sources: list[int] = field(default_factory=list)  # trajectory ids it was drawn from
     history: list[dict[str, Any]] = field(default_factory=list)
 

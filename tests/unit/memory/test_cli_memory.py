@@ -68,3 +68,25 @@ def test_memory_distill_applies_the_models_operations(tmp_path, capsys):
     assert "[2] When you see the coin, take it at once." in capsys.readouterr().out
     assert main(["memory", "stats", "--memory", str(mem), "--embedder", "hash"]) == 0
     assert "strongest insights:\n  [2] When you see the coin" in capsys.readouterr().out
+
+
+def test_memory_pin_and_unpin_an_insight_and_refuse_another_record(tmp_path, capsys):
+    from agentkit.memory.embed import HashEmbedder
+    from agentkit.memory.experience import Memory
+    from agentkit.memory.records import Insight, TrajectoryRecord
+
+    mem = tmp_path / "mem"
+    with Memory(mem, embedder=HashEmbedder()) as memory:
+        rule = memory.add(Insight(text="Check the drawers first."))
+        other = memory.add(TrajectoryRecord(task="t"))
+    flags = ["--memory", str(mem), "--embedder", "hash"]
+    assert main(["memory", "pin", str(rule), *flags]) == 0
+    assert f"insight {rule} pinned: Check the drawers first." in capsys.readouterr().out
+    with Memory(mem, embedder=HashEmbedder()) as memory:
+        assert memory.get(rule).pinned
+    assert main(["memory", "unpin", str(rule), *flags]) == 0
+    assert "unpinned" in capsys.readouterr().out
+    assert main(["memory", "pin", str(other), *flags]) == 2
+    assert "Only insights can be pinned" in capsys.readouterr().err
+    assert main(["memory", "pin", *flags]) == 2
+    assert "needs an insight id" in capsys.readouterr().err

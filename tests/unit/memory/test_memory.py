@@ -183,3 +183,28 @@ def test_an_import_that_fails_midway_adds_nothing(tmp_path):
     with pytest.raises(UserError, match="trajectory 999"):
         copy.import_(tmp_path / "m.jsonl")
     assert copy.store.count() == 0
+
+
+def test_a_pinned_insight_is_recalled_first_survives_a_restart_and_distillation_never_removes_it(tmp_path):
+    from agentkit.memory.distill import Operation, apply_operations
+
+    memory = _memory(tmp_path)
+    strong = memory.add(Insight(text="Look inside every drawer before opening the fridge.", strength=9))
+    weak = memory.add(Insight(text="Greet the user before anything else.", strength=1))
+    assert [r.id for r in memory.recall("open the fridge", insights=1).insights] == [strong]
+    assert memory.pin(weak).pinned
+    memory.close()
+    again = _memory(tmp_path)  # a restart
+    assert again.get(weak).pinned and again.get(weak).history[-1]["op"] == "pin"
+    assert [r.id for r in again.recall("open the fridge", insights=1).insights] == [weak]
+    rules = [again.get(weak)]
+    apply_operations(again, [Operation("REMOVE", 1, "")], rules)
+    assert again.get(weak) is not None and again.get(weak).strength == 1  # weakened, kept
+    assert not again.pin(weak, False).pinned
+    apply_operations(again, [Operation("REMOVE", 1, "")], [again.get(weak)])
+    assert again.get(weak) is None  # unpinned, it goes as any rule does
+    trajectory = again.add(TrajectoryRecord(task="t", env="alfworld"))
+    with pytest.raises(UserError, match="Only insights can be pinned.*is a trajectory"):
+        again.pin(trajectory)
+    with pytest.raises(UserError, match="there is no record 999"):
+        again.pin(999)
