@@ -78,6 +78,8 @@ class Commands(Provider):
         yield "Chat: copy the last answer", partial(app.chat_action, "copy_answer"), "Ctrl+Y"
         yield "Chat: export as Markdown", partial(app.export, "md"), "into the data folder"
         yield "Chat: export as JSONL", partial(app.export, "jsonl"), "messages with their events"
+        yield "Memory: browse, search, pin and delete records", app.action_memory, "F2"
+        yield "Runs: start an evaluation or open a run folder", app.action_runs, "F3"
         yield "Keys: list every binding", app.action_keys, "F1"
 
     async def discover(self) -> Hits:
@@ -99,7 +101,7 @@ class AgentkitApp(App[None]):
             default ``$AGENTKIT_MODEL``, else ``qwen-1.5b``) or a ``Model`` object.
         workflow: ``NAME [key=value ...]`` or a ``WorkflowChoice``.
         history: the chat history file (``":memory:"`` keeps nothing).
-        memory: an experience memory folder to recall from (none by default).
+        memory: an experience memory folder (or ``Memory``) to recall from and browse (none by default).
         limits: each turn's budget.
         max_tokens: generation limit per model call.
         keymap: the key remapping file (default ``config_path()``).
@@ -112,10 +114,12 @@ class AgentkitApp(App[None]):
         Binding("f1", "keys", "Keys", id="app.keys"),
         Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
         Binding("ctrl+e", "export('md')", "Export", id="app.export"),
+        Binding("f2", "memory", "Memory", id="app.memory"),
+        Binding("f3", "runs", "Runs", id="app.runs"),
     ]
 
     def __init__(self, *, model: str | Any = None, workflow: str | WorkflowChoice = "cot",
-                 history: str | Path | None = None, memory: str | Path | None = None,
+                 history: str | Path | None = None, memory: str | Path | Any = None,
                  limits: Limits | None = None, max_tokens: int = 512, keymap: str | Path | None = None) -> None:
         super().__init__()
         from agentkit.models.base import Model
@@ -135,10 +139,12 @@ class AgentkitApp(App[None]):
         self.max_tokens = max_tokens
         self.keymap_path = Path(keymap) if keymap is not None else config_path()
         self._graphs: dict[str, Any] = {}
-        if memory is not None:
+        if isinstance(memory, str | Path):
             from agentkit.memory import Memory
 
             self.memory = Memory(memory)
+        elif memory is not None:  # a Memory object (from Python)
+            self.memory = memory
 
     def on_mount(self) -> None:
         self._load_keymap()
@@ -245,9 +251,28 @@ class AgentkitApp(App[None]):
 
         self.push_screen(HistoryScreen(self.store), chosen)
 
+    def action_memory(self) -> None:
+        if self.memory is None:
+            self.notify("No memory attached: start with agentkit tui --memory FOLDER.", severity="warning")
+            return
+        from agentkit.tui.screens.memory import MemoryScreen
+
+        if not isinstance(self.screen, MemoryScreen):
+            self.push_screen(MemoryScreen(self.memory))
+
+    def action_runs(self) -> None:
+        from agentkit.tui.screens.runs import RunsScreen
+
+        if not isinstance(self.screen, RunsScreen):
+            self.push_screen(RunsScreen())
+
     def action_keys(self) -> None:
         rows = []
-        for screen_class in (type(self), ChatScreen, HistoryScreen, PickScreen, KeysScreen):
+        from agentkit.tui.screens.memory import ConfirmScreen, MemoryScreen
+        from agentkit.tui.screens.runs import RunsScreen
+
+        for screen_class in (type(self), ChatScreen, HistoryScreen, MemoryScreen, RunsScreen, PickScreen,
+                             ConfirmScreen, KeysScreen):
             for b in screen_class.BINDINGS:
                 if isinstance(b, Binding) and b.id:
                     keys = self._keymap.get(b.id, b.key)
