@@ -138,6 +138,8 @@ class AgentkitApp(App[None]):
         self.limits = limits or Limits()
         self.max_tokens = max_tokens
         self.keymap_path = Path(keymap) if keymap is not None else config_path()
+        #: the seconds a run has taken, as the usage bar shows them (snapshot tests fix it)
+        self.clock: Any = lambda ctx: ctx.elapsed
         self._graphs: dict[str, Any] = {}
         if isinstance(memory, str | Path):
             from agentkit.memory import Memory

@@ -254,7 +254,7 @@ class ChatScreen(Screen[None]):
         if ctx is None:
             bar.update(f"{app.model_spec} · {app.workflow} · no run yet")
             return
-        bar.show(ctx.usage.usage, ctx.elapsed, ctx.limits, model=f"{app.model_spec} · {app.workflow}")
+        bar.show(ctx.usage.usage, app.clock(ctx), ctx.limits, model=f"{app.model_spec} · {app.workflow}")
 
 
 def _usage(ctx: Any) -> dict[str, Any]:

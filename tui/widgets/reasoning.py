@@ -44,7 +44,7 @@ class StepsLog(RichLog):
     """One line per step of the run."""
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(wrap=True, markup=True, highlight=False, max_lines=5000, **kwargs)
+        super().__init__(wrap=True, markup=True, highlight=False, max_lines=5000, min_width=20, **kwargs)
         self.steps = 0
 
     def add(self, event: Event) -> None:

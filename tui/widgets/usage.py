@@ -25,12 +25,12 @@ def usage_line(usage: Usage, seconds: float, limits: Limits | None = None, *, mo
             return text
         return f"{text}/{fmt.format(limit)}" if value < limit else f"[red]{text}/{fmt.format(limit)}[/]"
 
-    rate = usage.completion_tokens / seconds if seconds > 0 else 0.0
+    rate = f"{usage.completion_tokens / seconds:.1f}" if seconds >= 0.5 else "-"  # too short to mean anything
     parts = [f"calls {of(usage.calls, limits.calls)}",
              f"prompt {usage.prompt_tokens} (cached {usage.cached_tokens})", f"completion {usage.completion_tokens}"]
     if limits.tokens is not None:
         parts.append(f"tokens {of(usage.total_tokens, limits.tokens)}")
-    parts += [f"{of(seconds, limits.seconds, '{:.1f}')} s", f"{rate:.1f} tok/s"]
+    parts += [f"{of(seconds, limits.seconds, '{:.1f}')} s", f"{rate} tok/s"]
     return (f"{model} · " if model else "") + " · ".join(parts)
 
 
