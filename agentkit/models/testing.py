@@ -92,9 +92,9 @@ class ScriptedModel(Model):
         for s in request.stop:
             if s in text:
                 text = text[: text.index(s)]
-        words = text.split()
+        words = re.findall(r"\s*\S+", text)  # a token is a word with the whitespace before it, kept as it was
         if len(words) > request.max_tokens:
-            return Choice(" ".join(words[: request.max_tokens]), "length")
+            return Choice("".join(words[: request.max_tokens]).lstrip(), "length")
         return Choice(text, "stop")
 
     async def _generate(self, request: GenerateRequest) -> Completion:

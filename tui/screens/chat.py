@@ -2,7 +2,8 @@
 
 A turn runs as a Textual worker over ``stream_run``; its events are queued and drawn by a timer a few times a
 second (``FRAME_SECONDS``), never one widget update per token, so typing stays responsive while the model
-streams. The answer is written to the chat history as it grows (``tui.store.AnswerWriter``).
+streams (``AnswerTurn`` keeps what it re-lays out small). The answer is written to the chat history as it
+grows (``tui.store.AnswerWriter``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Markdown, TabbedContent, TabPane
+from textual.widgets import Footer, Header, TabbedContent, TabPane
 from textual.worker import Worker
 
 from agentkit.errors import AgentkitError
@@ -27,9 +28,10 @@ from agentkit.tui.widgets.recalled import RecalledPanel
 from agentkit.tui.widgets.turn import AnswerTurn, UserTurn
 from agentkit.tui.widgets.usage import UsageBar
 
-__all__ = ["FRAME_SECONDS", "ChatScreen"]
+__all__ = ["FRAME_SECONDS", "GC_SECONDS", "ChatScreen"]
 
-FRAME_SECONDS = 1 / 8
+FRAME_SECONDS = 1 / 5
+GC_SECONDS = 2.0
 
 
 class _Turn:
@@ -37,7 +39,6 @@ class _Turn:
 
     def __init__(self, answer: AnswerTurn, ctx: Any) -> None:
         self.answer, self.ctx = answer, ctx
-        self.stream: Any = Markdown.get_stream(answer.body)
         self.text = ""  # streamed so far
         self.unshown = ""
         self.events: list[Event] = []
@@ -182,6 +183,7 @@ class ChatScreen(Screen[None]):
         final: str | None = None
         from agentkit.runtime import stream_run
 
+        held = _hold_full_gc(self)
         try:
             async for event in stream_run(graph, {"question": compose_question(history, text)}, ctx):
                 if isinstance(event, Token):
@@ -207,7 +209,6 @@ class ChatScreen(Screen[None]):
                 if (kept := event_record(event)) is not None:
                     writer.event(*kept)
             await self.draw()
-            await turn.stream.stop()
             body = turn.text.strip() or str(state.get("reasoning") or final or "")
             usage = {**_usage(ctx), "answer": final}
             writer.replace(body)
@@ -224,10 +225,10 @@ class ChatScreen(Screen[None]):
         finally:
             self.turn = None
             self._show_usage(ctx)
+            held()
 
     async def _end(self, turn: _Turn, writer: Any, status: str, error: str, ctx: Any) -> None:
         await self.draw()
-        await turn.stream.stop()
         writer.finish(status, error=error, usage=_usage(ctx))
         await turn.answer.finish(status, text=turn.text, error=error)
 
@@ -239,7 +240,7 @@ class ChatScreen(Screen[None]):
             return
         if turn.unshown:
             text, turn.unshown = turn.unshown, ""
-            await turn.stream.write(text)
+            await turn.answer.write(text)
         if turn.events:
             events, turn.events = turn.events, []
             self.query_one(ReasoningPanel).add(events)
@@ -255,6 +256,32 @@ class ChatScreen(Screen[None]):
             bar.update(f"{app.model_spec} · {app.workflow} · no run yet")
             return
         bar.show(ctx.usage.usage, app.clock(ctx), ctx.limits, model=f"{app.model_spec} · {app.workflow}")
+
+
+def _hold_full_gc(screen: Screen[Any]) -> Any:
+    """Full garbage collections on the UI's schedule while a turn streams. Left to Python, one ran inside
+    whatever allocated last (often a frame's layout) and, 50-55 ms long, stalled the UI past 100 ms with it;
+    held off for a whole turn, the garbage piled up and the collection at its end took 0.9 s. So automatic
+    full collections are off during a turn, and one runs every ``GC_SECONDS`` as a callback of its own,
+    freezing what survives so that the next one walks only what is new (measured in
+    ``benchmarks/tui_latency.py``). Returns the function that ends the hold."""
+    import gc
+
+    low, middle, full = gc.get_threshold()
+    gc.set_threshold(low, middle, 1_000_000)
+
+    def collect() -> None:
+        gc.collect()
+        gc.freeze()
+
+    timer = screen.set_interval(GC_SECONDS, collect)
+
+    def release() -> None:
+        timer.stop()
+        gc.set_threshold(low, middle, full)
+        collect()
+
+    return release
 
 
 def _usage(ctx: Any) -> dict[str, Any]:

@@ -17,10 +17,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Static
+from textual.widgets import Button, Footer, Header, Input, Label, Static
 
 from agentkit.errors import AgentkitError
 from agentkit.tui.follow import JsonlFollower
+from agentkit.tui.widgets.episodes import EpisodeTable
 
 __all__ = ["RunsScreen", "StartRunScreen", "replay_text"]
 
@@ -120,9 +121,7 @@ class RunsScreen(Screen[None]):
         yield Header()
         yield Static("No run yet: ctrl+s starts one, ctrl+o opens a run folder.", id="run-summary")
         with Horizontal(id="run-main"):
-            table: DataTable[Any] = DataTable(id="episodes", cursor_type="row", zebra_stripes=True)
-            table.add_columns("#", "task", "won", "reward", "steps", "s", "stopped / error")
-            yield table
+            yield EpisodeTable(id="episodes")
             with Vertical(id="replay"):
                 yield Static("", id="replay-text", markup=False)
         yield Footer()
@@ -143,7 +142,7 @@ class RunsScreen(Screen[None]):
         self.follower = JsonlFollower(path)
         self.records = []
         self.running.clear()
-        self.query_one(DataTable).clear()
+        self.query_one(EpisodeTable).clear()
         self.follow()
 
     def follow(self) -> None:
@@ -152,10 +151,8 @@ class RunsScreen(Screen[None]):
             return
         new = self.follower.read()
         if new:
-            table = self.query_one(DataTable)
-            start = len(self.records)
             self.records += new
-            table.add_rows([_row(start + i, r) for i, r in enumerate(new)])
+            self.query_one(EpisodeTable).add(new)
             for r in new:
                 self.running.discard(str(r.get("task_id")))
         self._summary()
@@ -175,15 +172,13 @@ class RunsScreen(Screen[None]):
         self.query_one("#run-summary", Static).update(" · ".join(parts))
 
     # --- replay ----------------------------------------------------------------------------------------
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+    def on_episode_table_highlighted(self, event: EpisodeTable.Highlighted) -> None:
         self.step = 0
         self._replay()
 
     def selected(self) -> dict[str, Any] | None:
-        table = self.query_one(DataTable)
-        if not table.row_count:
-            return None
-        return self.records[table.cursor_row] if table.cursor_row < len(self.records) else None
+        table = self.query_one(EpisodeTable)
+        return self.records[table.cursor] if table.cursor < len(self.records) else None
 
     def action_step(self, delta: int) -> None:
         record = self.selected()
@@ -258,14 +253,7 @@ class RunsScreen(Screen[None]):
         self.folder = out
         self.follower = JsonlFollower(out / "episodes.jsonl")
         self.records = []
-        self.query_one(DataTable).clear()
-
-
-def _row(index: int, r: dict[str, Any]) -> tuple[str, ...]:
-    won = "[green]yes[/]" if r.get("won") else "[red]no[/]"
-    why = r.get("error") or r.get("stop_reason") or ""
-    return (str(index + 1), str(r.get("task_id", "?"))[:40], won, f"{r.get('reward', 0):g}", str(r.get("steps", 0)),
-            f"{r.get('seconds', 0):.0f}", str(why)[:40])
+        self.query_one(EpisodeTable).clear()
 
 
 def _config(values: dict[str, str]) -> dict[str, Any]:

@@ -37,5 +37,10 @@ def usage_line(usage: Usage, seconds: float, limits: Limits | None = None, *, mo
 class UsageBar(Static):
     """One line at the bottom of the chat; ``show`` is called a few times a second while a run goes."""
 
+    shown = ""
+
     def show(self, usage: Usage, seconds: float, limits: Limits | None = None, *, model: str = "") -> None:
-        self.update(usage_line(usage, seconds, limits, model=model))
+        text = usage_line(usage, seconds, limits, model=model)
+        if text != self.shown:  # one line of fixed height: no layout pass (it would reflow the whole screen)
+            self.shown = text
+            self.update(text, layout=False)

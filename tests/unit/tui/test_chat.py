@@ -9,7 +9,7 @@ import pytest
 
 pytest.importorskip("textual")
 
-from textual.widgets import Markdown, TextArea
+from textual.widgets import TextArea
 
 from agentkit.models.testing import ScriptedModel
 from agentkit.tui.app import AgentkitApp
@@ -243,7 +243,7 @@ def test_a_100_kb_paste_and_malformed_markdown_at_80x24():
             await app.workers.wait_for_complete()
             await pilot.pause()
             (answer,) = _answers(app)
-            assert answer.status == "done" and answer.query_one(Markdown)
+            assert answer.status == "done" and answer.query_one(".answer-body")
 
     asyncio.run(go())
 

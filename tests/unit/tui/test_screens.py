@@ -19,6 +19,7 @@ from agentkit.tui.app import AgentkitApp
 from agentkit.tui.screens.memory import MemoryScreen
 from agentkit.tui.screens.runs import RunsScreen
 from agentkit.tui.widgets.composer import Composer
+from agentkit.tui.widgets.episodes import EpisodeTable
 from agentkit.tui.widgets.recalled import RecalledPanel
 
 SIZE = (110, 34)
@@ -125,7 +126,7 @@ def test_a_10000_line_run_opens_and_a_growing_run_is_followed_past_a_torn_line(t
             app.push_screen(RunsScreen(folder))
             await pilot.pause()
             screen = app.screen
-            table = screen.query_one(DataTable)
+            table = screen.query_one(EpisodeTable)
             assert table.row_count == 10_000
             assert "3334 won (33%)" in str(screen.query_one("#run-summary").render())
             with path.open("a") as f:  # the writer finishes the torn line, then one more
@@ -155,7 +156,7 @@ def test_a_run_started_from_the_screen_fills_the_table_and_an_episode_replays_st
                                    "model": "scripted:Answer: 4", "concurrency": "1", "memory": "", "out": str(out)})
             await worker.wait()
             await pilot.pause()
-            table = screen.query_one(DataTable)
+            table = screen.query_one(EpisodeTable)
             assert table.row_count == 3  # the run's end reads the file once more
             assert "3 episodes" in str(screen.query_one("#run-summary").render())
             table.focus()
