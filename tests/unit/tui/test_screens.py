@@ -225,3 +225,100 @@ def test_the_command_palette_switches_the_workflow():
             assert str(app.workflow) == "mcts"
 
     asyncio.run(go())
+
+
+def test_the_history_screen_lists_searches_reopens_and_deletes_conversations(tmp_path):
+    history = tmp_path / "chats.sqlite"
+
+    async def go():
+        app = _app(ScriptedModel(["Boil it for seven minutes.", "It is 2x."]), history=history)
+        async with app.run_test(size=SIZE) as pilot:
+            for question in ("How long do I boil an egg?", "What is the derivative of x^2?"):
+                app.screen.query_one(Composer).text = question
+                await pilot.press("enter")
+                await app.workers.wait_for_complete()
+                await pilot.press("ctrl+n")
+                await app.workers.wait_for_complete()
+            await pilot.press("ctrl+o")
+            await pilot.pause()
+            from textual.widgets import OptionList
+
+            options = app.screen.query_one(OptionList)
+            assert options.option_count == 2
+            await pilot.press(*"egg")
+            await pilot.pause()
+            assert options.option_count == 1 and "[egg]" in str(options.get_option_at_index(0).prompt)
+            options.focus()
+            options.highlighted = 0
+            await pilot.press("enter")
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert app.chat.conversation == 1
+            assert [t.text for t in app.screen.query("AnswerTurn")] == ["Boil it for seven minutes."]
+            await pilot.press("ctrl+o")
+            await pilot.pause()
+            options = app.screen.query_one(OptionList)
+            options.focus()
+            options.highlighted = 0
+            await pilot.press("delete")
+            await pilot.pause()
+            assert options.option_count == 1 and len(app.store.conversations()) == 1
+
+    asyncio.run(go())
+
+
+def test_the_model_picker_takes_any_spec_and_the_start_form_starts_a_run(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+
+    async def go():
+        app = _app()
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("ctrl+l")
+            await pilot.pause()
+            field = app.screen.query_one("#pick-input")
+            field.value = "qwen-0.5b"
+            await pilot.press("enter")
+            await pilot.pause()
+            assert app.model_spec == "qwen-0.5b" and "qwen-0.5b" in app.sub_title
+            app.model_spec = "scripted:Answer: 4"
+            await pilot.press("f3")
+            await pilot.pause()
+            await pilot.press("ctrl+s")
+            await pilot.pause()
+            form = app.screen
+            assert form.__class__.__name__ == "StartRunScreen"
+            assert form.query_one("#run-model").value == "scripted:Answer: 4"
+            form.query_one("#run-env").value = "arithmetic"
+            form.query_one("#run-limit").value = "2"
+            form.query_one("#run-workflow").value = "cot"
+            form.query_one("#run-out").value = "runs/formed"
+            form.query_one("#run-out").focus()
+            await pilot.press("enter")
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert isinstance(app.screen, RunsScreen) and app.screen.query_one(EpisodeTable).row_count == 2
+            assert (tmp_path / "runs" / "formed" / "episodes.jsonl").exists()
+
+    asyncio.run(go())
+
+
+def test_the_embedded_model_leaves_one_core_to_the_ui(monkeypatch):
+    from agentkit.models.llamacpp import LlamaCppModel
+
+    loaded = []
+
+    async def fake_load(self):  # no weights in unit tests: note the threads it would load with
+        loaded.append(self.n_threads)
+
+    monkeypatch.setattr(LlamaCppModel, "load", fake_load)
+    monkeypatch.setattr("os.cpu_count", lambda: 4)
+
+    async def go():
+        app = _app("qwen-0.5b")
+        async with app.run_test(size=SIZE):
+            await app.get_model()
+            app.model_spec = "qwen-0.5b?n_threads=4"
+            await app.get_model()
+
+    asyncio.run(go())
+    assert loaded == [3, 4]  # an explicit n_threads is kept
