@@ -2,7 +2,7 @@
 
 Steps (thoughts, actions, observations, scores, prunes) are lines in a log; an invalid action is flagged.
 Tree searches and Graph-of-Thoughts emit ``Expand`` events with ids and parents, so their structure is drawn
-from the stream alone: each node shows its step, its state, its value (and, when the run ends, MCTS's visit counts), pruned
+from the stream alone: each node shows its step, its state, its value (MCTS's mean value and visit count, updated at every backup), pruned
 nodes are dimmed with their reason, and when the run ends the chosen path is highlighted. Selecting a node
 shows its full text below the tree.
 """
@@ -105,6 +105,8 @@ class SearchTree(Tree[int]):
             self._label(event.id)
         elif isinstance(event, Score) and event.id is not None and event.id in self.info:
             self.info[event.id]["value"] = event.value
+            if event.detail.endswith(" visits"):  # an MCTS backup: the mean value over its visits
+                self.info[event.id]["detail"] = event.detail
             self._label(event.id)
         elif isinstance(event, Prune) and event.id is not None and event.id in self.info:
             self.info[event.id]["pruned"] = event.reason

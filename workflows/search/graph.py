@@ -166,7 +166,12 @@ def build_search(task: Any, algorithm: Algorithm, *, stop_on_solution: bool = Tr
                                              value=c["value"], reward=c["reward"], terminal=c["terminal"]))
                 if solution is None and c["reward"] is not None and c["reward"] >= 1.0:
                     solution = node["id"]
+        visits = [n["visits"] for n in search.tree]
         algorithm.update(search, expanded)
+        for node, before in zip(search.tree, visits, strict=False):  # MCTS's backups, so a UI can show them
+            if node["visits"] != before and node["visits"]:
+                runtime.stream_writer(Score("integrate", world.describe(node["state"]), node["total"] / node["visits"],
+                                            f"{node['visits']} visits", id=node["id"], parent=node["parent"]))
         for i, reason in search.pruned:
             runtime.stream_writer(Prune("integrate", world.describe(search.tree[i]["state"]), reason, id=i,
                                         parent=search.tree[i]["parent"]))

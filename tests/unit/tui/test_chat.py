@@ -292,3 +292,18 @@ def test_the_usage_bar_counts_the_turn():
             assert "calls 1" in bar and "completion 3" in bar
 
     asyncio.run(go())
+
+
+def test_an_mcts_tree_shows_visit_counts_as_the_search_backs_values_up():
+    async def go():
+        app = _app(game24_model(SOLVABLE, VALUES), workflow="mcts task=game24 iterations=4 k=2")
+        async with app.run_test(size=SIZE) as pilot:
+            await _send(pilot, "4 9 10 13")
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            tree = app.screen.query_one(SearchTree)
+            visited = {i: info["detail"] for i, info in tree.info.items() if "visits" in info.get("detail", "")}
+            assert 0 in visited and int(visited[0].split()[0]) >= 4  # the root is visited on every backup
+            assert "visits" in str(tree.nodes_by_id[0].label)
+
+    asyncio.run(go())
