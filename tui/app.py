@@ -75,8 +75,8 @@ class Commands(Provider):
         yield "Chat: history and search", app.action_history, "reopen or search earlier conversations"
         yield "Chat: cancel the running turn", partial(app.chat_action, "cancel"), "Esc"
         yield "Chat: retry the last message", partial(app.chat_action, "retry"), "Ctrl+R"
-        yield "Chat: copy the last answer", partial(app.chat_action, "copy_answer"), "Ctrl+Y"
-        yield "Chat: export as Markdown", partial(app.export, "md"), "into the data folder"
+        yield "Chat: copy the last answer", partial(app.chat_action, "copy_answer"), "Ctrl+G"
+        yield "Chat: export as Markdown", partial(app.export, "md"), "Ctrl+S, into the data folder"
         yield "Chat: export as JSONL", partial(app.export, "jsonl"), "messages with their events"
         yield "Memory: browse, search, pin and delete records", app.action_memory, "F2"
         yield "Runs: start an evaluation or open a run folder", app.action_runs, "F3"
@@ -113,7 +113,7 @@ class AgentkitApp(App[None]):
     BINDINGS = [
         Binding("f1", "keys", "Keys", id="app.keys"),
         Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
-        Binding("ctrl+e", "export('md')", "Export", id="app.export"),
+        Binding("ctrl+s", "export('md')", "Export", id="app.export"),
         Binding("f2", "memory", "Memory", id="app.memory"),
         Binding("f3", "runs", "Runs", id="app.runs"),
     ]

@@ -49,13 +49,14 @@ class _Turn:
 class ChatScreen(Screen[None]):
     """One conversation at a time; ``app.store`` keeps them all."""
 
+    #: no key the composer (a TextArea) edits with: ctrl+w, ctrl+e, ctrl+y, ctrl+k, ctrl+u stay its own
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="chat.cancel"),
         Binding("ctrl+n", "new_chat", "New chat", id="chat.new"),
         Binding("ctrl+r", "retry", "Retry", id="chat.retry"),
-        Binding("ctrl+y", "copy_answer", "Copy answer", id="chat.copy"),
+        Binding("ctrl+g", "copy_answer", "Copy answer", id="chat.copy"),
         Binding("ctrl+o", "app.history", "History", id="chat.history"),
-        Binding("ctrl+w", "app.pick_workflow", "Workflow", id="chat.workflow"),
+        Binding("ctrl+t", "app.pick_workflow", "Workflow", id="chat.workflow"),
         Binding("ctrl+l", "app.pick_model", "Model", id="chat.model"),
     ]
 

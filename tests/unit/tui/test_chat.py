@@ -307,3 +307,23 @@ def test_an_mcts_tree_shows_visit_counts_as_the_search_backs_values_up():
             assert "visits" in str(tree.nodes_by_id[0].label)
 
     asyncio.run(go())
+
+
+def test_ctrl_g_copies_the_last_answer_and_ctrl_s_exports_the_conversation(tmp_path, monkeypatch):
+    monkeypatch.setenv("AGENTKIT_DATA", str(tmp_path))
+
+    async def go():
+        app = _app("scripted:The answer is **4**.")
+        async with app.run_test(size=SIZE) as pilot:
+            await _send(pilot, "2+2?")
+            await app.workers.wait_for_complete()
+            await pilot.press("ctrl+w")  # the composer's own key (delete a word), not the app's
+            assert app.screen.__class__.__name__ == "ChatScreen"
+            await pilot.press("ctrl+g")
+            assert app.clipboard == "The answer is **4**."
+            await pilot.press("ctrl+s")
+            await pilot.pause()
+        exported = (tmp_path / "exports" / "chat-1.md").read_text()
+        assert "## You\n\n2+2?" in exported and "The answer is **4**." in exported
+
+    asyncio.run(go())
