@@ -127,7 +127,10 @@ def test_kill_9_mid_answer_then_reopening_shows_the_prompt_the_partial_answer_an
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            row = _stored_answer(path) if path.exists() else None
+            try:
+                row = _stored_answer(path) if path.exists() else None
+            except sqlite3.OperationalError:  # the app has created the file, not yet its tables
+                row = None
             if row is not None and len(row[0]) > 40:
                 break
             time.sleep(0.1)
