@@ -138,6 +138,7 @@ class AgentkitApp(App[None]):
         self.limits = limits or Limits()
         self.max_tokens = max_tokens
         self.keymap_path = Path(keymap) if keymap is not None else config_path()
+        self._keymap: dict[str, str] = {}  # binding id -> keys, from the keymap file
         #: the seconds a run has taken, as the usage bar shows them (snapshot tests fix it)
         self.clock: Any = lambda ctx: ctx.elapsed
         self._graphs: dict[str, Any] = {}
@@ -299,7 +300,6 @@ class AgentkitApp(App[None]):
 
     # --- keys --------------------------------------------------------------------------------------------
     def _load_keymap(self) -> None:
-        self._keymap: dict[str, str] = {}
         if not self.keymap_path.is_file():
             return
         try:

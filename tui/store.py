@@ -131,18 +131,16 @@ class ChatStore:
         self._db.commit()
         return int(cur.lastrowid or 0)
 
+    _CONVERSATION = "SELECT id, title, model, workflow, options, created, updated FROM conversations"
+
     def conversations(self, limit: int = 200) -> list[Conversation]:
         """The most recently updated first."""
-        rows = self._db.execute("SELECT id, title, model, workflow, options, created, updated FROM conversations "
-                                "ORDER BY updated DESC, id DESC LIMIT ?", (limit,)).fetchall()
-        return [Conversation(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5], r[6]) for r in rows]
+        rows = self._db.execute(f"{self._CONVERSATION} ORDER BY updated DESC, id DESC LIMIT ?", (limit,)).fetchall()
+        return [_conversation(r) for r in rows]
 
     def conversation(self, conversation: int) -> Conversation | None:
-        return next((c for c in self.conversations(10**9) if c.id == conversation), None)
-
-    def rename(self, conversation: int, title: str) -> None:
-        self._db.execute("UPDATE conversations SET title=? WHERE id=?", (title, conversation))
-        self._db.commit()
+        row = self._db.execute(f"{self._CONVERSATION} WHERE id=?", (conversation,)).fetchone()
+        return _conversation(row) if row else None
 
     def delete_conversation(self, conversation: int) -> None:
         self._db.execute("DELETE FROM conversations WHERE id=?", (conversation,))
@@ -206,6 +204,10 @@ class ChatStore:
 
     def integrity(self) -> str:
         return str(self._db.execute("PRAGMA integrity_check").fetchone()[0])
+
+
+def _conversation(row: tuple[Any, ...]) -> Conversation:
+    return Conversation(row[0], row[1], row[2], row[3], json.loads(row[4]), row[5], row[6])
 
 
 class AnswerWriter:

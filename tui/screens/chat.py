@@ -39,8 +39,7 @@ class _Turn:
 
     def __init__(self, answer: AnswerTurn, ctx: Any) -> None:
         self.answer, self.ctx = answer, ctx
-        self.text = ""  # streamed so far
-        self.unshown = ""
+        self.unshown = ""  # streamed, not yet handed to the answer widget (which holds the rest)
         self.events: list[Event] = []
         self.running: list[str] = []  # nodes started and not ended
         self.failed: str | None = None  # the node that raised
@@ -188,7 +187,6 @@ class ChatScreen(Screen[None]):
         try:
             async for event in stream_run(graph, {"question": compose_question(history, text)}, ctx):
                 if isinstance(event, Token):
-                    turn.text += event.text
                     turn.unshown += event.text
                     writer.write(event.text)
                     continue
@@ -210,7 +208,7 @@ class ChatScreen(Screen[None]):
                 if (kept := event_record(event)) is not None:
                     writer.event(*kept)
             await self.draw()
-            body = turn.text.strip() or str(state.get("reasoning") or final or "")
+            body = answer.text.strip() or str(state.get("reasoning") or final or "")
             usage = {**_usage(ctx), "answer": final}
             writer.replace(body)
             writer.finish("done", usage=usage)
@@ -231,7 +229,7 @@ class ChatScreen(Screen[None]):
     async def _end(self, turn: _Turn, writer: Any, status: str, error: str, ctx: Any) -> None:
         await self.draw()
         writer.finish(status, error=error, usage=_usage(ctx))
-        await turn.answer.finish(status, text=turn.text, error=error)
+        await turn.answer.finish(status, error=error)
 
     # --- drawing -----------------------------------------------------------------------------------------
     async def draw(self) -> None:
