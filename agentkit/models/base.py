@@ -22,7 +22,7 @@ from agentkit.errors import StructuredOutputError, UserError
 from agentkit.models.usage import Usage, UsageMeter, record_usage
 from agentkit.types import Message, as_messages
 
-__all__ = ["Choice", "Completion", "Delta", "FinishReason", "GenerateRequest", "Model", "Usage"]
+__all__ = ["Choice", "Completion", "Delta", "FinishReason", "GenerateRequest", "Model", "ScoreRequest", "Scores", "Usage"]
 
 FinishReason = Literal["stop", "length"]
 T = TypeVar("T")
@@ -48,6 +48,38 @@ class GenerateRequest:
             return [self.seed]
         base = self.seed if self.seed is not None else random.randrange(2**31)
         return [base + i for i in range(self.n)]
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreRequest:
+    """A validated scoring request: how likely each continuation is after the chat."""
+
+    messages: tuple[Message, ...]
+    continuations: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Scores:
+    """The answer to one ``score`` call.
+
+    Attributes:
+        logprobs: per continuation, the sum of its tokens' log-probabilities given the chat.
+        tokens: per continuation, how many tokens it is.
+        usage: prompt tokens (the chat once, plus every continuation's tokens) and the KV-cache reuse.
+    """
+
+    logprobs: tuple[float, ...]
+    tokens: tuple[int, ...]
+    usage: Usage = field(default_factory=Usage)
+
+    def mean(self) -> list[float]:
+        """Log-probability per token of each continuation (no preference for short ones)."""
+        return [lp / max(1, n) for lp, n in zip(self.logprobs, self.tokens, strict=True)]
+
+    def best(self, *, per_token: bool = False) -> int:
+        """The index of the most likely continuation (the first of ties)."""
+        values = self.mean() if per_token else list(self.logprobs)
+        return max(range(len(values)), key=values.__getitem__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,6 +258,43 @@ class Model(ABC):
                     yield delta.text
         finally:
             record_usage(replace(usage, seconds=time.perf_counter() - started), self.total)
+
+    #: Whether ``score`` works on this backend (it needs the model's likelihood of given text).
+    can_score: ClassVar[bool] = False
+
+    async def score(self, messages: str | Sequence[Message], continuations: Sequence[str]) -> Scores:
+        """How likely the model finds each of ``continuations`` as the next text after ``messages``: the sum
+        of its tokens' log-probabilities. A chat whose last message is the assistant's is continued (so
+        ``[..., {"role": "assistant", "content": "Action:"}]`` scores what follows ``Action:``); otherwise the
+        continuations begin the reply. The chat is evaluated once and every continuation reuses its KV
+        cache, so each costs only its own tokens. This is how an agent picks among given actions.
+
+        Raises:
+            UserError: the backend cannot score (``can_score``), or the continuations are empty.
+
+        Example:
+            >>> from agentkit.models.testing import ScriptedModel
+            >>> model = ScriptedModel(scorer=lambda chat, text: -len(text))
+            >>> asyncio.run(model.score("Pick one", [" look", " go north"])).best()
+            0
+        """
+        if not self.can_score:
+            raise UserError(f"The {self.backend} backend cannot score continuations (it returns no likelihood of "
+                            "given text). Use the embedded llama.cpp backend (qwen-1.5b, llamacpp:FILE.gguf) or "
+                            "let the agent generate its action.")
+        texts = tuple(continuations)
+        if not texts or not all(isinstance(t, str) and t for t in texts):
+            raise UserError("score() needs one or more non-empty continuation strings.")
+        request = ScoreRequest(tuple(as_messages(messages)), texts)
+        await self.load()
+        started = time.perf_counter()
+        scores = await self._score(request)
+        usage = replace(scores.usage, seconds=time.perf_counter() - started)
+        record_usage(usage, self.total)
+        return replace(scores, usage=usage)
+
+    async def _score(self, request: ScoreRequest) -> Scores:
+        raise NotImplementedError
 
     def generate_sync(self, messages: str | Sequence[Message], **options: Any) -> Completion:
         """``generate`` for synchronous code (not from inside a running event loop)."""

@@ -14,19 +14,21 @@ reused tokens is reported as ``Usage.cached_tokens``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from agentkit.errors import ContextOverflowError, ModelFileError
-from agentkit.models.base import Choice, Completion, Delta, GenerateRequest, Model
+from agentkit.models.base import Choice, Completion, Delta, GenerateRequest, Model, ScoreRequest, Scores
 from agentkit.models.bundled import DEFAULT_BUNDLED, resolve_gguf
 from agentkit.models.usage import Usage
 from agentkit.optional import require
+from agentkit.types import Message
 
 __all__ = ["ContextOverflowError", "LlamaCppModel"]
 
@@ -49,6 +51,10 @@ class LlamaCppModel(Model):
             shared by all. On 2 CPU cores a pass over 4 sequences still costs little more than over one, but
             8 make it compute-bound (measured in ``benchmarks/model_overhead.py``), hence 4.
         llama: an already-built ``llama_cpp.Llama`` to use instead of loading ``path``.
+        repack: let llama.cpp repack the weights for the CPU's special matrix units (its "extra buffer
+            types"). ``None`` (the default) turns it off where the build would use Intel AMX: llama.cpp's
+            AMX kernels crash on Q4_K weights on Sapphire Rapids-class CPUs (ggml-org/llama.cpp#20824),
+            which is what this project's machines have.
         verbose: let llama.cpp print its logs.
 
     Example:
@@ -61,7 +67,8 @@ class LlamaCppModel(Model):
 
     def __init__(self, path: str = DEFAULT_BUNDLED, *, n_ctx: int = 4096, n_threads: int | None = None,
                  n_batch: int = 512, prefix_cache: bool = True, batch: bool = True, batch_size: int = 4,
-                 llama: Any = None, verbose: bool = False, name: str | None = None) -> None:
+                 llama: Any = None, repack: bool | None = None, verbose: bool = False,
+                 name: str | None = None) -> None:
         super().__init__(name=name or Path(path).name)
         self.path = path
         self.n_ctx = n_ctx
@@ -74,6 +81,7 @@ class LlamaCppModel(Model):
         self.verbose = verbose
         self.model_file: Path | None = None
         self._llama = llama
+        self.repack = repack
         self._formatter: Any = None
         self._grammars: OrderedDict[str, Any] = OrderedDict()
         # llama.cpp contexts are not thread-safe: every call runs under this lock in a worker thread.
@@ -90,11 +98,13 @@ class LlamaCppModel(Model):
                             hint="(it builds llama.cpp from source, ~5 minutes).")
         if self._llama is None:
             self.model_file = resolve_gguf(self.path)
+            repack = self.repack if self.repack is not None else not uses_amx()
             try:
-                self._llama = llama_cpp.Llama(
-                    model_path=str(self.model_file), n_ctx=self.n_ctx, n_threads=self.n_threads,
-                    n_threads_batch=self.n_threads, n_batch=self.n_batch, verbose=self.verbose,
-                )
+                with llama_model_params(use_extra_bufts=repack):
+                    self._llama = llama_cpp.Llama(
+                        model_path=str(self.model_file), n_ctx=self.n_ctx, n_threads=self.n_threads,
+                        n_threads_batch=self.n_threads, n_batch=self.n_batch, verbose=self.verbose,
+                    )
             except ValueError as e:
                 size = self.model_file.stat().st_size
                 raise ModelFileError(
@@ -108,13 +118,16 @@ class LlamaCppModel(Model):
     def tokenize_chat(self, request: GenerateRequest) -> tuple[list[int], list[str]]:
         """The prompt tokens for a chat, and the template's stop strings. A last assistant message is
         continued: the template's reply prompt is followed by its text."""
-        messages = list(request.messages)
+        text, bos, stops = self._render(request.messages)
+        return self._llama.tokenize(text, add_bos=bos, special=True), [*stops, *request.stop]
+
+    def _render(self, chat: Sequence[Message]) -> tuple[bytes, bool, list[str]]:
+        """The chat as the template writes it, whether a BOS token goes first, and the template's stops."""
+        messages = list(chat)
         prefill = messages.pop()["content"] if len(messages) > 1 and messages[-1]["role"] == "assistant" else ""
         rendered = self._formatter(messages=messages)
-        tokens = self._llama.tokenize((rendered.prompt + prefill).encode("utf-8"),
-                                      add_bos=not rendered.added_special, special=True)
         stops = rendered.stop if isinstance(rendered.stop, list) else [rendered.stop] if rendered.stop else []
-        return tokens, [*stops, *request.stop]
+        return (rendered.prompt + prefill).encode("utf-8"), not rendered.added_special, stops
 
     def _prepare(self, tokens: list[int], max_tokens: int) -> tuple[int, int]:
         """Check the context fits; return (max_tokens that fit, prompt tokens reused from the KV cache)."""
@@ -179,13 +192,9 @@ class LlamaCppModel(Model):
         return Completion(tuple(choices), usage, self.name)
 
     def _generate_batched(self, request: GenerateRequest) -> Completion:
-        from agentkit.models.llamacpp_batch import BatchDecoder
-
         with self._lock:
             tokens, stops = self.tokenize_chat(request)
-            if self._decoder is None:
-                self._decoder = BatchDecoder(self._llama, n_threads=self.n_threads, n_batch=self.n_batch,
-                                             max_context=self.n_ctx)
+            self._batch_decoder()
             seeds, samples, cached = request.sample_seeds(), [], 0
             for start in range(0, len(seeds), self.batch_size):  # later groups find the prompt cached
                 group, reused = self._decoder.generate(
@@ -198,6 +207,36 @@ class LlamaCppModel(Model):
         usage = Usage(calls=1, prompt_tokens=len(tokens), completion_tokens=sum(s.tokens for s in samples),
                       cached_tokens=cached)
         return Completion(choices, usage, self.name)
+
+    can_score = True
+
+    async def _score(self, request: ScoreRequest) -> Scores:
+        return await asyncio.to_thread(self._score_blocking, request)
+
+    def _score_blocking(self, request: ScoreRequest) -> Scores:
+        with self._lock:
+            text, bos, _ = self._render(request.messages)
+            chat = self._llama.tokenize(text, add_bos=bos, special=True)
+            # each continuation is tokenized with the chat, as the model would read it (a word may merge
+            # with the chat's last characters); the tokens all of them share are the prompt
+            joint = [self._llama.tokenize(text + c.encode("utf-8"), add_bos=bos, special=True) for c in
+                     request.continuations]
+            shared = min(_common(chat, j) for j in joint)
+            shared = max(1, min(shared, *(len(j) - 1 for j in joint)))
+            prompt = chat[:shared]
+            decoder = self._batch_decoder()
+            logprobs, cached = decoder.score(prompt, [j[shared:] for j in joint])
+        tokens = tuple(len(j) - shared for j in joint)
+        return Scores(tuple(logprobs), tokens, Usage(calls=1, prompt_tokens=len(prompt) + sum(tokens),
+                                                      cached_tokens=cached))
+
+    def _batch_decoder(self) -> Any:
+        from agentkit.models.llamacpp_batch import BatchDecoder
+
+        if self._decoder is None:
+            self._decoder = BatchDecoder(self._llama, n_threads=self.n_threads, n_batch=self.n_batch,
+                                         max_context=self.n_ctx)
+        return self._decoder
 
     async def aclose(self) -> None:
         if self._decoder is not None:
@@ -251,6 +290,51 @@ class LlamaCppModel(Model):
                     yield Delta(choice["text"])
             yield Delta("", finish, Usage(calls=1, prompt_tokens=len(tokens), completion_tokens=pieces,
                                           cached_tokens=cached))
+
+
+def uses_amx() -> bool:
+    """Whether this llama.cpp build would run matrix products on Intel AMX here (it reports the CPU
+    features it compiled for and found)."""
+    import llama_cpp
+
+    info = llama_cpp.llama_print_system_info().decode("utf-8", "replace")
+    return "AMX_INT8 = 1" in info
+
+
+_params_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def llama_model_params(**fields: Any) -> Iterator[None]:
+    """Build the next ``llama_cpp.Llama`` with these model parameters set. Its constructor takes no
+    ``use_extra_bufts``, so the defaults it starts from are patched while it runs (under a lock)."""
+    import llama_cpp.llama as high_level
+
+    low_level = high_level.llama_cpp
+    with _params_lock:
+        original = low_level.llama_model_default_params
+
+        def defaults() -> Any:
+            params = original()
+            for name, value in fields.items():
+                setattr(params, name, value)
+            return params
+
+        low_level.llama_model_default_params = defaults
+        try:
+            yield
+        finally:
+            low_level.llama_model_default_params = original
+
+
+def _common(a: list[int], b: list[int]) -> int:
+    """The length of the common prefix of two token lists."""
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return n
 
 
 def _chat_formatter(llama: Any) -> Any:

@@ -119,6 +119,56 @@ class BatchDecoder:
             self._forget_samples(n, len(tokens))
         return samples, cached
 
+    def score(self, prompt: list[int], continuations: list[list[int]]) -> tuple[list[float], int]:
+        """The sum of log-probabilities of each continuation's tokens after ``prompt`` (and the prompt
+        tokens reused from the previous call). The prompt is evaluated once, into sequence 0; then as many
+        continuations as fit in a batch are decoded together, each in its own sequence sharing the prompt's
+        cells, with logits at every token."""
+        import llama_cpp
+
+        total = sum(len(c) for c in continuations)
+        if len(prompt) + max(map(len, continuations)) > self.max_context:
+            raise ContextOverflowError(f"The prompt is {len(prompt)} tokens but the context window is "
+                                       f"{self.max_context}. Shorten the prompt or load a larger window.")
+        most = min(len(continuations), llama_cpp.llama_max_parallel_sequences() - 1)
+        self._ensure(len(prompt) + min(total, self.n_batch) + 1, most + 1)
+        cached = self._load_prompt(prompt)
+        first = self._log_softmax(self._last)  # the next-token distribution after the prompt
+        scores = [float(first[c[0]]) for c in continuations]
+        batch = self._batch.batch
+        pending = [i for i, c in enumerate(continuations) if len(c) > 1]
+        while pending:
+            group: list[int] = []
+            size = 0
+            while pending and len(group) < self._seqs - 1 and (not group or size + len(continuations[pending[0]])
+                                                                <= self.n_batch):
+                size += len(continuations[pending[0]])
+                group.append(pending.pop(0))
+            batch.n_tokens, rows = 0, []
+            for seq, i in enumerate(group, start=1):
+                llama_cpp.llama_memory_seq_cp(self._ctx.memory, 0, seq, -1, -1)
+                tokens = continuations[i][: self.n_batch]  # a continuation longer than a batch is cut there
+                for j, token in enumerate(tokens[:-1]):  # the last token's logits predict nothing scored
+                    k = batch.n_tokens
+                    batch.token[k], batch.pos[k], batch.n_seq_id[k] = token, len(prompt) + j, 1
+                    batch.seq_id[k][0], batch.logits[k] = seq, True
+                    rows.append((i, k, tokens[j + 1]))
+                    batch.n_tokens = k + 1
+            self._ctx.decode(self._batch)
+            for i, k, token in rows:
+                scores[i] += float(self._log_softmax(k)[token])
+            for seq in range(1, len(group) + 1):
+                llama_cpp.llama_memory_seq_rm(self._ctx.memory, seq, -1, -1)
+        return scores, cached
+
+    def _log_softmax(self, index: int) -> np.ndarray:
+        """The log-probabilities of the next token at batch ``index``."""
+        n_vocab = self.llama.n_vocab()
+        pointer = self._ctx.get_logits_ith(index)
+        logits = np.ctypeslib.as_array(ctypes.cast(pointer, ctypes.POINTER(ctypes.c_float)), shape=(n_vocab,))
+        shifted = logits.astype(np.float64) - logits.max()
+        return shifted - np.log(np.exp(shifted).sum())
+
     def _load_prompt(self, tokens: list[int]) -> int:
         """Put ``tokens`` in sequence 0, evaluating only what differs from what it holds; the logits of the
         last token are at batch index ``self._last``."""

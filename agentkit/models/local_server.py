@@ -37,7 +37,7 @@ def llama_server(model_path: str | Path, *, alias: str = "local", n_ctx: int = 2
     log_path = Path(model_path).parent / f"server-{port}.log"
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "llama_cpp.server", "--model", str(model_path), "--model_alias", alias,
+            [sys.executable, "-m", "agentkit.models.llama_server_main", "--model", str(model_path), "--model_alias", alias,
              "--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(n_ctx), "--n_threads", str(n_threads)],
             stdout=log, stderr=subprocess.STDOUT,
         )

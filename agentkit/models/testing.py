@@ -22,8 +22,9 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import replace
 from typing import Any
 
-from agentkit.models.base import Choice, Completion, Delta, GenerateRequest, Model
+from agentkit.models.base import Choice, Completion, Delta, GenerateRequest, Model, ScoreRequest, Scores
 from agentkit.models.usage import Usage
+from agentkit.types import Message
 
 __all__ = ["ScriptExhaustedError", "ScriptedModel"]
 
@@ -45,14 +46,20 @@ class ScriptedModel(Model):
         name: the model name reported in completions.
         delay: seconds each call takes (to test what happens while calls are in flight).
         rate: tokens per second a stream yields (a token is a word here); ``None`` streams at once.
+        scorer: ``score``'s log-probability of a continuation, ``(messages, text) -> float``; by default
+            every continuation scores 0 (so the first wins). Its token count is its word count.
     """
 
     backend = "scripted"
     is_real = False
+    can_score = True
 
     def __init__(self, replies: Iterable[Reply] | Responder = (), *, default: Reply | None = None,
-                 name: str = "scripted", delay: float = 0.0, rate: float | None = None) -> None:
+                 name: str = "scripted", delay: float = 0.0, rate: float | None = None,
+                 scorer: Callable[[tuple[Message, ...], str], float] | None = None) -> None:
         super().__init__(name=name)
+        self.scorer = scorer
+        self.score_requests: list[ScoreRequest] = []
         self.delay = delay
         self.rate = rate
         self._responder = replies if callable(replies) else None
@@ -105,6 +112,16 @@ class ScriptedModel(Model):
         prompt = sum(len(m["content"].split()) for m in request.messages)
         out = sum(len(c.text.split()) for c in choices)
         return Completion(tuple(choices), Usage(calls=1, prompt_tokens=prompt, completion_tokens=out))
+
+    async def _score(self, request: ScoreRequest) -> Scores:
+        self.score_requests.append(request)
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        scorer = self.scorer or (lambda messages, text: 0.0)
+        tokens = tuple(max(1, len(text.split())) for text in request.continuations)
+        prompt = sum(len(m["content"].split()) for m in request.messages)
+        return Scores(tuple(float(scorer(request.messages, text)) for text in request.continuations), tokens,
+                      Usage(calls=1, prompt_tokens=prompt + sum(tokens)))
 
     async def _stream(self, request: GenerateRequest) -> AsyncIterator[Delta]:
         completion = await self._generate(request)

@@ -96,9 +96,10 @@ def test_logprobs_give_the_probability_of_a_yes(tiny):
     out = tiny.generate_sync("Is Paris the capital of France? Answer Yes or No.", max_tokens=1, logprobs=5)
     top = out.choices[0].logprobs[0]
     assert len(top) >= 2 and max(top.values()) <= 0.0
-    assert yes_probability(top) > 0.5  # the tiny model leans Yes on a true statement...
-    wrong = tiny.generate_sync("Is Berlin the capital of France? Answer Yes or No.", max_tokens=1, logprobs=5)
-    assert yes_probability(wrong.choices[0].logprobs[0]) < yes_probability(top)  # ...and less on a false one
+    assert yes_probability(top) > 0.5 and out.text.strip() == "Yes"  # the probability behind the greedy "Yes"
+    # (the tiny model says Yes to "Is Berlin the capital of France?" too, so truth is not what is tested here)
+    told = tiny.generate_sync("Reply with the single word No.", max_tokens=1, logprobs=5)
+    assert told.text.strip() == "No" and yes_probability(told.choices[0].logprobs[0]) < 0.5
 
 
 def test_a_last_assistant_message_is_continued(tiny):
@@ -148,3 +149,17 @@ def test_cli_run_answers_with_the_embedded_model(tiny_path):
     data = json.loads(out.stdout)
     assert data["state"]["answer"] is not None and "42" in data["state"]["answer"]
     assert data["usage"]["calls"] == 1 and data["usage"]["completion_tokens"] > 0
+
+
+def test_scoring_continuations_matches_the_likelihood_of_each_on_its_own(tiny):
+    chat = [{"role": "user", "content": "You are in a kitchen holding nothing. On the counter is an apple. "
+                                        "Task: put the apple in the fridge. What do you do?"},
+            {"role": "assistant", "content": "Action:"}]
+    options = [" take apple from counter\n", " go to bed\n", " sing a song\n"]
+    scores = asyncio.run(tiny.score(chat, options))
+    assert scores.best() == 0 and all(lp < 0 for lp in scores.logprobs)
+    assert scores.usage.prompt_tokens > sum(scores.tokens) and scores.tokens[0] >= 4
+    for option, batched in zip(options, scores.logprobs, strict=True):  # one at a time gives the same
+        alone = asyncio.run(tiny.score(chat, [option]))
+        assert alone.logprobs[0] == pytest.approx(batched, abs=0.05)
+        assert alone.usage.cached_tokens > 0  # the chat stays in the cache between calls

@@ -75,3 +75,26 @@ def test_with_batching_off_n_samples_are_drawn_one_after_another(model):
     out = model.generate_sync("q", n=3, temperature=0.7, seed=5)
     assert FakeDecoder.groups == [] and model._llama.seeds == [5, 6, 7]
     assert out.texts == ["one 5", "one 6", "one 7"] and out.usage.calls == 3
+
+
+def test_repack_is_turned_off_only_where_the_build_would_use_amx(monkeypatch):
+    import llama_cpp
+
+    from agentkit.models import llamacpp
+
+    monkeypatch.setattr(llama_cpp, "llama_print_system_info", lambda: b"CPU : AVX2 = 1 | AMX_INT8 = 1 |")
+    assert llamacpp.uses_amx()
+    monkeypatch.setattr(llama_cpp, "llama_print_system_info", lambda: b"CPU : AVX2 = 1 | AVX512 = 1 |")
+    assert not llamacpp.uses_amx()
+
+
+def test_model_params_are_set_while_a_model_is_built_and_restored_after():
+    import llama_cpp.llama as high_level
+
+    from agentkit.models.llamacpp import llama_model_params
+
+    original = high_level.llama_cpp.llama_model_default_params
+    with llama_model_params(use_extra_bufts=False):
+        assert high_level.llama_cpp.llama_model_default_params().use_extra_bufts is False
+    assert high_level.llama_cpp.llama_model_default_params is original
+    assert original().use_extra_bufts is True

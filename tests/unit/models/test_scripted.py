@@ -1,5 +1,9 @@
+import asyncio
+
 import pytest
 
+from agentkit.errors import UserError
+from agentkit.models.openai_compat import OpenAICompatModel
 from agentkit.models.testing import ScriptedModel, ScriptExhaustedError
 
 
@@ -27,3 +31,21 @@ def test_stop_and_max_tokens_apply_like_a_real_backend():
     assert model.generate_sync("q", stop=["\n"]).text == "one two three four"
     cut = model.generate_sync("q", max_tokens=2)
     assert cut.text == "one two" and cut.choices[0].finish_reason == "length"
+
+
+def test_score_ranks_continuations_by_the_scorer_and_counts_their_tokens():
+    model = ScriptedModel(scorer=lambda chat, text: 1.0 if "fridge" in text else -float(len(text)))
+    scores = asyncio.run(model.score([{"role": "user", "content": "where?"},
+                                      {"role": "assistant", "content": "Action:"}],
+                                     [" look", " go to fridge 1", " go to drawer 1"]))
+    assert scores.best() == 1 and scores.tokens == (1, 4, 4)
+    assert scores.mean()[2] == -15.0 / 4
+    assert model.score_requests[0].messages[-1]["content"] == "Action:"
+    assert model.total.usage.calls == 1
+
+
+def test_score_refuses_empty_continuations_and_backends_that_cannot_score():
+    with pytest.raises(UserError, match="non-empty"):
+        asyncio.run(ScriptedModel().score("q", ["a", ""]))
+    with pytest.raises(UserError, match="cannot score"):
+        asyncio.run(OpenAICompatModel("http://127.0.0.1:9/v1").score("q", ["a"]))
