@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agentkit.limits import BudgetExceeded, Limits
-from agentkit.models.base import Completion, Model
+from agentkit.models.base import Completion, Model, Scores
 from agentkit.models.usage import Usage, UsageMeter, track_usage
 from agentkit.templates import Template, check_prompts
 from agentkit.types import Message
@@ -115,6 +115,20 @@ class RunContext:
             self.in_flight -= 1
         self.usage.add(completion.usage)
         return completion
+
+    async def score(self, messages: str | Sequence[Message], continuations: Sequence[str]) -> Scores:
+        """``model.score`` within the budget (a scoring call counts as a call; its tokens as prompt tokens).
+
+        Raises:
+            BudgetExceeded: the budget was already spent before this call.
+        """
+        self._check()
+        try:
+            scores = await self.model.score(messages, continuations)
+        finally:
+            self.in_flight -= 1
+        self.usage.add(scores.usage)
+        return scores
 
     async def stream_text(self, messages: str | Sequence[Message], on_piece: Callable[[str], None],
                           **options: Any) -> str:

@@ -33,6 +33,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from agentkit.envs.alfworld_notes import AlfWorldNotes
 from agentkit.envs.base import Obs, StepResult, ThreadedEnv
 from agentkit.errors import UserError
 from agentkit.optional import require
@@ -248,6 +249,8 @@ class AlfWorld(ThreadedEnv):
 
     name = "alfworld"
     splits, split_aliases = tuple(SPLITS), tuple(_FOLDER_TO_SPLIT)
+    #: the notebook an agent that tracks its state keeps from the observations
+    notes = AlfWorldNotes()
 
     def __init__(self, split: str = "eval_in_distribution", *, data: str | None = None,
                  expert: str | None = None, isolate: bool = True) -> None:

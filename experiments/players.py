@@ -92,7 +92,7 @@ class AgentPlayer:
                     "completion": usage.completion_tokens, "total": usage.total_tokens},
             model=self.model.name, workflow=self.workflow, memory_ids=state.get("memory_ids"),
             trajectory=[{"thought": s["thought"], "action": s["action"], "observation": s["observation"],
-                         "valid": s["valid"]} for s in steps])
+                         "valid": s["valid"], **({"tokens": s["tokens"]} if "tokens" in s else {})} for s in steps])
 
 
 class ExpertPlayer:

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from agentkit.memory.experience import Memory
 
 __all__ = ["MERGE_SIMILARITY", "Operation", "apply_operations", "distill_concepts", "distill_insights",
-           "location_concepts", "parse_concepts", "parse_operations", "reflect"]
+           "location_concepts", "parse_concepts", "parse_operations", "reflect", "write_lesson"]
 
 MERGE_SIMILARITY = 0.9
 _OPERATION = re.compile(r"^\W*(?:\d+[.)]\s*)?(ADD|EDIT|UPVOTE|DOWNVOTE|REMOVE)\s*(?:rule\s*)?#?(\d+)?\s*:?\s*(.*)$", re.IGNORECASE)
@@ -90,12 +90,17 @@ async def _ask(model: Generator, prompt: str, max_tokens: int, **values: str) ->
     return completion.text.strip()
 
 
-async def reflect(memory: Memory, trajectory: TrajectoryRecord, model: Generator, *, reason: str = "") -> Reflection:
-    """Write (and store) the lesson of a failed, stored trajectory."""
+async def write_lesson(trajectory: TrajectoryRecord, model: Generator, *, reason: str = "") -> str:
+    """The lesson of a failed trajectory, in a sentence or two (Reflexion's self-reflection)."""
     steps = render_trajectory(trajectory, max_steps=_MAX_STEPS_SHOWN).split("\n", 1)[-1]
     text = await _ask(model, "reflect_episode", 120, task=trajectory.task, steps=steps,
                       reason=reason or "the task was not completed")
-    text = re.sub(r"^\s*(lesson|reflection)\s*:\s*", "", text, flags=re.IGNORECASE) or "(no lesson)"
+    return re.sub(r"^\s*(lesson|reflection)\s*:\s*", "", text, flags=re.IGNORECASE) or "(no lesson)"
+
+
+async def reflect(memory: Memory, trajectory: TrajectoryRecord, model: Generator, *, reason: str = "") -> Reflection:
+    """Write (and store) the lesson of a failed, stored trajectory."""
+    text = await write_lesson(trajectory, model, reason=reason)
     reflection = Reflection(trajectory_id=trajectory.id, task=trajectory.task, text=text, env=trajectory.env,
                             task_type=trajectory.task_type)
     await memory.aadd(reflection)

@@ -22,8 +22,9 @@ NodeFn = Callable[..., Awaitable[dict[str, Any]]]
 
 
 def first_reason(old: str | None, new: str | None) -> str | None:
-    """Reducer for ``stop_reason``: the first reason recorded wins (parallel branches may all hit it)."""
-    return old or new
+    """Reducer for ``stop_reason``: the first reason recorded wins (parallel branches may all hit it); an
+    empty string clears it (an acting agent starting a new trial of the same task)."""
+    return None if new == "" else old or new
 
 
 #: The state field every workflow has: why the run stopped early (``None`` when it ran to the end).

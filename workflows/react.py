@@ -41,6 +41,7 @@ from agentkit.workflows.react_nodes import (
 )
 from agentkit.workflows.roles import make_critique, make_plan_act
 from agentkit.workflows.tasks import Task, get_task
+from agentkit.workflows.trials import make_retry, outcome, should_retry
 
 __all__ = ["ReActState", "Step", "build", "parse_reply"]
 
@@ -62,8 +63,9 @@ def build(*, task: str | Task | None = None, tools: Sequence[Tool] = (calculator
           max_parse_failures: int = 3, demos: Mapping[str, str] | None = None, context_tokens: int = 3000,
           reply_tokens: int = 150, resamples: int = 2, resample_temperature: float = 0.8,
           memory_tokens: int = 600, memory_kinds: Sequence[str] = MEMORY_KINDS, reflect: bool = True,
-          constrained: bool = False, planner: bool = False,
-          critic: bool = False, checkpointer: Any = None) -> CompiledStateGraph:
+          constrained: bool = False, choose: str = "generate", per_token: bool = True, track_state: bool = False,
+          trials: int = 1, planner: bool = False, critic: bool = False, checkpointer: Any = None
+          ) -> CompiledStateGraph:
     """Build the ReAct graph: ``reset`` → (``plan``) → ``recall`` → (``think`` → (``critique``) → ``act``)* →
     ``finish`` → ``record`` (the parenthesised roles when ``planner`` / ``critic`` are on).
 
@@ -92,6 +94,18 @@ def build(*, task: str | Task | None = None, tools: Sequence[Tool] = (calculator
         constrained: when the environment lists its valid actions, the reply is a JSON object whose action
             is grammar-constrained to one of them (a resample leaves the repeated action out), so the model
             cannot write an invalid action; needs a backend with structured output (llamacpp, vllm).
+        choose: ``"generate"`` (the model writes its action) or ``"score"``: where the environment lists its
+            valid actions, the model writes only its thought and the action is the valid one it finds most
+            likely after it (each action's log-likelihood on the prompt's KV cache; needs a backend that can
+            score, e.g. llamacpp). No invalid action is possible, and a repeat is replaced by the next best.
+        per_token: with ``choose="score"``, rank actions by log-probability per token (else summed, which
+            favours short actions).
+        track_state: keep notes from the observations (where the agent is, what it holds, what it has seen
+            where, what is unsearched or closed, what the goal still needs) and show them in the latest turn;
+            the environment supplies the notebook (``env.notes``, e.g. ALFWorld's ``envs/alfworld_notes.py``).
+        trials: play a failed episode again from the start, up to this many times in all, with the lessons
+            the model wrote after each failure in the prompt (Reflexion; ``workflows/trials.py``). The
+            episode is won when a trial wins; ``trials`` in the final state lists each trial's outcome.
         planner: after the first observation, a planner writes a plan the agent sees in its first turn
             (``workflows/roles.py``).
         critic: a critic reviews each proposed action and may replace it with a better valid one.
@@ -108,9 +122,10 @@ def build(*, task: str | Task | None = None, tools: Sequence[Tool] = (calculator
         return "finish" if state.get("done") or limit(state) or state.get("stop_reason") else "think"
 
     graph = StateGraph(ReActState, context_schema=RunContext)
-    graph.add_node("reset", make_reset(tools=tools))
+    graph.add_node("reset", make_reset(tools=tools, track_state=track_state))
     graph.add_node("think", make_think(prompt, reply_tokens=reply_tokens, resamples=resamples,
-                                       resample_temperature=resample_temperature))
+                                       resample_temperature=resample_temperature, choose=choose,
+                                       per_token=per_token))
     graph.add_node("act", make_act(tools=tools, constrained=constrained))
     graph.add_node("finish", make_finish(limit))
     graph.add_edge(START, "reset")
@@ -123,7 +138,17 @@ def build(*, task: str | Task | None = None, tools: Sequence[Tool] = (calculator
     if planner:
         graph.add_node("plan", make_plan_act())
         graph.add_edge("reset", "plan")
-    add_memory(graph, after="plan" if planner else "reset", entry="think", exit="finish", workflow="react",
+    if trials < 1:
+        raise UserError(f"trials must be at least 1, got {trials}.")
+    last = "finish"
+    if trials > 1:
+        graph.add_node("retry", make_retry())
+        graph.add_node("close", lambda state: {"trials": [*state.get("trials", []), outcome(state)]})
+        graph.add_conditional_edges("finish", lambda s: "retry" if should_retry(s, trials) else "close",
+                                    ["retry", "close"])
+        graph.add_edge("retry", "reset")
+        last = "close"
+    add_memory(graph, after="plan" if planner else "reset", entry="think", exit=last, workflow="react",
                recall={"budget": memory_tokens, **_recall_counts(memory_kinds)},
                record={"reflect": reflect, "needs_env": True})
     return graph.compile(checkpointer=checkpointer)

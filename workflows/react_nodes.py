@@ -35,14 +35,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 from langgraph.runtime import Runtime
 
 from agentkit.context import RunContext
 from agentkit.envs.base import Env
 from agentkit.envs.tools import Tool, ToolEnv, calculator
-from agentkit.errors import ContextOverflowError, StructuredOutputError
+from agentkit.errors import ContextOverflowError, StructuredOutputError, UserError
 from agentkit.events import Action, Answer, Observation, Stopped, Thought
 from agentkit.models.base import Completion
 from agentkit.types import Message
@@ -66,6 +66,8 @@ class Step(TypedDict):
     action: str | None
     observation: str
     valid: bool
+    #: what choosing this step cost: prompt tokens, those served from the KV cache, and generated tokens
+    tokens: NotRequired[dict[str, int]]
 
 
 class ReActState(TypedDict, total=False):
@@ -86,6 +88,9 @@ class ReActState(TypedDict, total=False):
     recalled: str
     memory_ids: list[int]
     plan: str
+    notes: dict[str, Any]
+    trials: list[dict[str, Any]]
+    reflections: list[str]
 
 
 def parse_reply(text: str) -> tuple[str, str | None]:
@@ -160,6 +165,9 @@ class ActingPrompt:
             note += f"From your memory of earlier tasks:\n{recalled}\n\n"
         if plan := state.get("plan"):
             note += f"Your plan:\n{plan}\n\n"
+        if lessons := state.get("reflections"):
+            note += ("You tried this task before and failed. Your lessons from those attempts:\n"
+                     + "\n".join(f"- {lesson}" for lesson in lessons) + "\n\n")
         if note:
             chat[-1] = {**chat[-1], "content": note + chat[-1]["content"]}
         return chat
@@ -169,6 +177,8 @@ class ActingPrompt:
         """The whole chat (and the new fold point), the valid actions but ``exclude`` listed last."""
         admissible = [a for a in state.get("admissible") or () if a not in exclude]
         tail = f"Valid actions: {compact_actions(admissible)}" if admissible else ""
+        if state.get("notes") is not None:  # in the last turn only, like the valid actions: the prefix stays cached
+            tail = f"{notebook(env).render(state['notes'])}\n{tail}".strip()
         layout = self.transcript if budget_scale == 1.0 else replace(self.transcript,
                                                                       budget=int(self.transcript.budget * budget_scale))
         return layout.messages(self.head(state, env, ctx), state.get("steps", []), state.get("folded", 0), tail)
@@ -182,9 +192,20 @@ class ActingPrompt:
                 "required": ["thought", "action"], "additionalProperties": False}
 
 
-def make_reset(*, tools: Tools = (calculator,), node: str = "reset"):
+def notebook(env: Any) -> Any:
+    """The environment's notebook (``env.notes``: ``start(task, opening)``, ``update(notes, action,
+    observation)``, ``render(notes)``), for agents that track their state."""
+    notes = getattr(env, "notes", None)
+    if notes is None:
+        raise UserError(f"track_state needs an environment that keeps notes from observations (alfworld); "
+                        f"{getattr(env, 'name', type(env).__name__)} has none. Turn track_state off.")
+    return notes
+
+
+def make_reset(*, tools: Tools = (calculator,), track_state: bool = False, node: str = "reset"):
     """A node starting the episode: ``ctx.env.reset(state["task_id"])``, or, with no environment, the tools
-    on ``state["question"]``; the opening observation and the admissible actions go into the state."""
+    on ``state["question"]``; the opening observation and the admissible actions go into the state (and,
+    with ``track_state``, the notes the environment's notebook starts from them)."""
 
     async def reset(state: ReActState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         ctx = runtime.context
@@ -194,32 +215,73 @@ def make_reset(*, tools: Tools = (calculator,), node: str = "reset"):
             obs = await ToolEnv(tools).reset(state["question"])
         if obs.text:
             runtime.stream_writer(Observation(node, obs.text))
-        return {"question": obs.task or state.get("question", ""), "opening": obs.text,
-                "task_type": obs.info.task_type if obs.info else None, "admissible": obs.admissible,
-                "steps": [], "parse_failures": 0, "folded": 0, "done": False, "won": False, "reward": 0.0}
+        question = obs.task or state.get("question", "")
+        update = {"question": question, "opening": obs.text,
+                  "task_type": obs.info.task_type if obs.info else None, "admissible": obs.admissible,
+                  "steps": [], "parse_failures": 0, "folded": 0, "done": False, "won": False, "reward": 0.0,
+                  "stop_reason": "", "answer": None, "error": None}  # "" clears an earlier trial's reason
+        if track_state:
+            update["notes"] = notebook(ctx.env).start(question, obs.text)
+        return update
 
     reset.__name__ = node
     return reset
 
 
+CHOOSE = ("generate", "score")
+
+
+async def _scored_reply(ctx: RunContext, chat: list[Message], state: ReActState, admissible: Sequence[str], *,
+                        reply_tokens: int, per_token: bool) -> tuple[str, str]:
+    """The thought the model writes, then the valid action it finds most likely after it (by the mean or
+    summed log-probability of the action's tokens), skipping actions already taken in the same situation."""
+    thinking = [*chat, {"role": "assistant", "content": "Thought:"}]
+    completion = await ctx.generate(thinking, stop=["\nAction", "Action:", "\nObservation"], max_tokens=reply_tokens)
+    thought = " ".join(completion.text.split())
+    acting = [*chat, {"role": "assistant", "content": f"Thought: {thought}\nAction:"}]
+    candidates = sorted(set(admissible))
+    scores = await ctx.score(acting, [f" {a}\n" for a in candidates])
+    values = scores.mean() if per_token else list(scores.logprobs)
+    ranked = sorted(range(len(candidates)), key=lambda i: -values[i])
+    steps, opening = state.get("steps", []), state.get("opening") or ""
+    fresh = [candidates[i] for i in ranked if not stale_action(steps, opening, candidates[i])]
+    return thought, fresh[0] if fresh else candidates[ranked[0]]
+
+
 def make_think(prompt: ActingPrompt, *, reply_tokens: int = 150, resamples: int = 2,
-               resample_temperature: float = 0.8, node: str = "think"):
+               resample_temperature: float = 0.8, choose: str = "generate", per_token: bool = True,
+               node: str = "think"):
     """A node in which the model writes the next thought and action (a new step with an empty observation).
 
     A context overflow is retried once on half the budget, then ends the episode with that reason; an
     action already taken in the same situation is resampled up to ``resamples`` times at
-    ``resample_temperature``, left out of the valid actions and named in a note."""
+    ``resample_temperature``, left out of the valid actions and named in a note.
+
+    With ``choose="score"`` and an environment that lists its valid actions, the model writes only the
+    thought; the action is the valid one the model finds most likely after it (``Model.score``: each
+    action's log-likelihood, per token when ``per_token``, all of them on the prompt's KV cache), never one
+    already taken in the same situation. Without a list of valid actions it generates as usual."""
+    if choose not in CHOOSE:
+        raise UserError(f"choose must be one of {', '.join(CHOOSE)}, got {choose!r}.")
+    if choose == "score" and prompt.constrained:
+        raise UserError("choose='score' already picks a valid action; turn constrained off.")
 
     @guard
     async def think(state: ReActState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         ctx, steps = runtime.context, state.get("steps", [])
+        before = ctx.spent
         env = _acting_env(ctx, state["question"], prompt.tools)
         options: dict[str, Any] = {"stop": ["\nObservation", "Observation:"], "max_tokens": reply_tokens}
         admissible = state.get("admissible")
+        scored = choose == "score" and bool(admissible)
         for scale in (1.0, 0.5):
             chat, folded = prompt.messages(state, env, ctx, budget_scale=scale)
             try:
-                completion = await ctx.generate(chat, schema=prompt.schema(admissible, ()), **options)
+                if scored:
+                    thought, action = await _scored_reply(ctx, chat, state, admissible or (),
+                                                          reply_tokens=reply_tokens, per_token=per_token)
+                else:
+                    completion = await ctx.generate(chat, schema=prompt.schema(admissible, ()), **options)
                 break
             except ContextOverflowError as e:
                 overflow = str(e)
@@ -227,6 +289,11 @@ def make_think(prompt: ActingPrompt, *, reply_tokens: int = 150, resamples: int 
             reason = f"context overflow even after folding old steps: {overflow}"
             runtime.stream_writer(Stopped(reason))
             return {"stop_reason": reason}
+        if scored:
+            runtime.stream_writer(Thought(node, thought))
+            step: Step = {"thought": thought, "action": action, "observation": "", "valid": True,
+                          "tokens": _cost(before, ctx.spent)}
+            return {"steps": [*steps, step], "folded": folded}
         thought, action = _reply(completion, admissible)
         tried: list[str] = []
         for attempt in range(1, resamples + 1):
@@ -243,11 +310,18 @@ def make_think(prompt: ActingPrompt, *, reply_tokens: int = 150, resamples: int 
                 break
             thought, action = _reply(completion, admissible)
         runtime.stream_writer(Thought(node, thought))
-        step: Step = {"thought": thought, "action": action, "observation": "", "valid": action is not None}
+        step = {"thought": thought, "action": action, "observation": "", "valid": action is not None,
+                "tokens": _cost(before, ctx.spent)}
         return {"steps": [*steps, step], "folded": folded}
 
     think.__name__ = node
     return think
+
+
+def _cost(before: Any, after: Any) -> dict[str, int]:
+    """The tokens spent between two readings of a run's usage."""
+    return {"prompt": after.prompt_tokens - before.prompt_tokens, "cached": after.cached_tokens - before.cached_tokens,
+            "completion": after.completion_tokens - before.completion_tokens}
 
 
 def _repeats(steps: Sequence[Step]) -> int:
@@ -288,6 +362,9 @@ def make_act(*, tools: Tools = (calculator,), constrained: bool = False, node: s
                           reward=state.get("reward", 0.0) + result.reward)
             if result.admissible is not None:
                 update["admissible"] = result.admissible
+            if state.get("notes") is not None:
+                update["notes"] = notebook(runtime.context.env).update(state["notes"], step["action"],
+                                                                       result.observation)
             if result.done:
                 update["answer"] = result.info.get("answer")
         repeats = _repeats(steps)  # type: ignore[arg-type]

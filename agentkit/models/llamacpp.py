@@ -176,7 +176,8 @@ class LlamaCppModel(Model):
         return await asyncio.to_thread(self._generate_blocking, request)
 
     def _generate_blocking(self, request: GenerateRequest) -> Completion:
-        if request.schema is None and (request.logprobs or (request.n > 1 and self.batch)):
+        if request.schema is None and (request.logprobs or (request.n > 1 and self.batch)
+                                       or self._decoder_holds_more(request)):
             return self._generate_batched(request)
         with self._lock:
             tokens, stops = self.tokenize_chat(request)
@@ -190,6 +191,16 @@ class LlamaCppModel(Model):
                 usage = usage + Usage(calls=1, prompt_tokens=len(tokens),
                                       completion_tokens=out["usage"]["completion_tokens"], cached_tokens=cached)
         return Completion(tuple(choices), usage, self.name)
+
+    def _decoder_holds_more(self, request: GenerateRequest) -> bool:
+        """Whether the batch decoder's cache holds more of this prompt than the main context's (an agent
+        that scores its actions there generates its next thought there too, so the prompt is read once)."""
+        if self._decoder is None or not self.prefix_cache:
+            return False
+        with self._lock:
+            tokens, _ = self.tokenize_chat(request)
+            main = _common(list(self._llama.input_ids[: self._llama.n_tokens]), tokens)
+            return _common(self._decoder.held, tokens) > main
 
     def _generate_batched(self, request: GenerateRequest) -> Completion:
         with self._lock:

@@ -96,6 +96,11 @@ class BatchDecoder:
             self._ctx.close()
             self._ctx = self._batch = None
 
+    @property
+    def held(self) -> list[int]:
+        """The prompt tokens sequence 0 holds (a call whose prompt starts with them evaluates only the rest)."""
+        return self._prompt
+
     # -- decoding ----------------------------------------------------------------------------------------
 
     def generate(self, tokens: list[int], *, seeds: list[int | None], temperature: float, top_p: float,

@@ -1,7 +1,9 @@
 import asyncio
 
+import pytest
+
 from agentkit.context import RunContext
-from agentkit.errors import ContextOverflowError
+from agentkit.errors import ContextOverflowError, UserError
 from agentkit.events import Stopped
 from agentkit.models.testing import ScriptedModel
 from agentkit.workflows import react
@@ -139,3 +141,78 @@ def test_a_constrained_reply_cut_short_falls_back_to_the_text_and_is_a_format_re
     asyncio.run(env.close())
     assert state["steps"][0]["action"] is None and "no action" in state["steps"][0]["observation"]
     assert state["won"]
+
+
+def test_choosing_by_score_writes_only_the_thought_and_plays_the_likeliest_fresh_action():
+    # the model likes "look" best, but after one look the situation is the same, so the next best is played
+    model = ScriptedModel([" I should look around.", " Look again?"],
+                          scorer=lambda chat, text: {" look\n": -0.1, " take coin\n": -2.0}[text])
+    state = _play_coin(model, choose="score")
+    assert [s["action"] for s in state["steps"]] == ["look", "take coin"] and state["won"]
+    assert state["steps"][0]["thought"] == "I should look around."
+    assert model.requests[0].messages[-1] == {"role": "assistant", "content": "Thought:"}
+    assert "Action" in model.requests[0].stop[0] and len(model.requests) == 2  # no action is generated
+    scored = model.score_requests[0]
+    assert scored.continuations == (" look\n", " take coin\n")
+    assert scored.messages[-1]["content"] == "Thought: I should look around.\nAction:"
+    assert "Thought: I should look around.\nAction: look" in [m["content"] for m in model.score_requests[1].messages]
+
+
+def test_choosing_by_score_needs_a_backend_that_scores_and_refuses_constrained_replies():
+    with pytest.raises(UserError, match="constrained off"):
+        react.build(choose="score", constrained=True)
+    with pytest.raises(UserError, match="choose must be"):
+        react.build(choose="vote")
+
+
+def test_tracked_state_is_shown_in_the_latest_turn_only_and_needs_a_notebook():
+    class Notes:
+        def start(self, task, opening):
+            return {"seen": [opening]}
+
+        def update(self, notes, action, observation):
+            return {"seen": [*notes["seen"], observation]}
+
+        def render(self, notes):
+            return f"Your notes: {len(notes['seen'])} observations"
+
+    class NotedCoin(Coin):
+        notes = Notes()
+
+    model = ScriptedModel(["Thought: look.\nAction: look", "Thought: take.\nAction: take coin"])
+    final = asyncio.run(react.build(track_state=True).ainvoke({"task_id": "t0"},
+                                                              context=RunContext(model, env=NotedCoin())))
+    assert final["won"] and final["notes"]["seen"] == ["A coin lies here."] * 2 + ["You take the coin."]
+    second = [m["content"] for m in model.requests[1].messages]
+    assert second[-1].endswith("Your notes: 2 observations\nValid actions: look, take coin")
+    assert not any("Your notes" in m for m in second[:-1])  # earlier turns are as they were: the prefix is cached
+    with pytest.raises(UserError, match="keeps notes"):
+        asyncio.run(react.build(track_state=True).ainvoke({"task_id": "t0"}, context=RunContext(model, env=Coin())))
+
+
+def test_a_failed_trial_is_replayed_with_its_lesson_in_the_prompt_until_one_wins():
+    model = ScriptedModel(["Thought: look.\nAction: look", "Thought: look.\nAction: look",
+                           "I looked instead of taking the coin; take it at once.",
+                           "Thought: take.\nAction: take coin"])
+    graph = react.build(max_steps=2, resamples=0, trials=3)
+    final = asyncio.run(graph.ainvoke({"task_id": "t0"}, context=RunContext(model, env=Coin())))
+    assert final["won"] and [t["won"] for t in final["trials"]] == [False, True]
+    assert final["trials"][0]["stop_reason"].startswith("step limit") and final["stop_reason"] is None
+    assert final["reflections"] == ["I looked instead of taking the coin; take it at once."]
+    lesson_prompt = model.requests[2].messages[-1]["content"]
+    assert "> look -> A coin lies here." in lesson_prompt and "step limit" in lesson_prompt
+    second_trial = model.requests[3].messages[1]["content"]
+    assert "You tried this task before and failed" in second_trial and "take it at once" in second_trial
+    assert [s["action"] for s in final["steps"]] == ["take coin"]  # the winning trial's own steps
+
+
+def test_trials_stop_at_the_limit_and_one_trial_is_the_plain_agent():
+    model = ScriptedModel(default="Thought: look.\nAction: look")
+    final = asyncio.run(react.build(max_steps=1, resamples=0, trials=2).ainvoke(
+        {"task_id": "t0"}, context=RunContext(model, env=Coin())))
+    assert not final["won"] and len(final["trials"]) == 2 and len(final["reflections"]) == 1
+    plain = asyncio.run(react.build(max_steps=1, resamples=0).ainvoke({"task_id": "t0"},
+                                                                      context=RunContext(model, env=Coin())))
+    assert "trials" not in plain and "retry" not in react.build(trials=1).get_graph().nodes
+    with pytest.raises(UserError, match="trials"):
+        react.build(trials=0)

@@ -1,0 +1,204 @@
+"""What an ALFWorld agent has learned so far, kept from its own observations (StateAct/ReflAct-style state
+tracking, done by code rather than by the small model): where it is, what it holds, what it has seen where,
+which receptacles are closed or not yet searched, what it has cleaned, heated or cooled, and what the goal
+still needs. Nothing is read from the simulator's hidden state: only the task, the opening and each
+observation the agent was shown.
+
+The notes are plain JSON (they live in the workflow's state, so a checkpointed run resumes with them);
+``AlfWorldNotes.render`` writes them as a few lines for the prompt.
+
+Example:
+    >>> notes = AlfWorldNotes()
+    >>> n = notes.start("put a clean apple in fridge.", "You are in the middle of a room. Looking quickly "
+    ...                 "around you, you see a countertop 1, a fridge 1, and a sinkbasin 1.")
+    >>> n = notes.update(n, "go to countertop 1", "You arrive at loc 3. On the countertop 1, you see a apple 1.")
+    >>> n = notes.update(n, "take apple 1 from countertop 1", "You pick up the apple 1 from the countertop 1.")
+    >>> print(notes.render(n))
+    Your notes (from what you have seen):
+    - You are at countertop 1, holding apple 1.
+    - The goal still needs: clean the apple (with a sinkbasin); put the apple in/on a fridge.
+    - Not searched yet: fridge 1, sinkbasin 1.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+__all__ = ["AlfWorldNotes", "parse_goal"]
+
+Notes = dict[str, Any]
+
+_GOALS = [  # (pattern, kind); the object is group 1, the receptacle group 2 (none for "look")
+    (r"put (?:a |some )?clean (\w+) (?:in|on|in/on) (?:the |a )?(\w+)", "clean"),
+    (r"clean (?:a |some |the )?(\w+) and put it (?:in|on|in/on) (?:the |a )?(\w+)", "clean"),
+    (r"put (?:a |some )?hot (\w+) (?:in|on|in/on) (?:the |a )?(\w+)", "heat"),
+    (r"heat (?:a |some |the )?(\w+) and put it (?:in|on|in/on) (?:the |a )?(\w+)", "heat"),
+    (r"put (?:a |some )?cool (\w+) (?:in|on|in/on) (?:the |a )?(\w+)", "cool"),
+    (r"cool (?:a |some |the )?(\w+) and put it (?:in|on|in/on) (?:the |a )?(\w+)", "cool"),
+    (r"put two (\w+) (?:in|on|in/on) (?:the |a )?(\w+)", "two"),
+    (r"find two (\w+) and put them (?:in|on|in/on) (?:the |a )?(\w+)", "two"),
+    (r"look at (?:a |some |the )?(\w+) under (?:the |a )?(\w+)", "look"),
+    (r"examine (?:a |some |the )?(\w+) with (?:the |a )?(\w+)", "look"),
+    (r"put (?:a |some |an )?(\w+) (?:in|on|in/on) (?:the |a )?(\w+)", "place"),
+]
+_TREAT = {"clean": ("clean", "sinkbasin"), "heat": ("heat", "microwave"), "cool": ("cool", "fridge")}
+_DONE = {"clean": "cleaned", "heat": "heated", "cool": "cooled"}
+_ITEMS = re.compile(r"(?:On the [^,]+?|In it), you see (.+?)\.(?:\s|$)")
+_ARTICLE = re.compile(r"^(?:a|an|the|some)\s+")
+
+
+def parse_goal(task: str) -> dict[str, str] | None:
+    """The kind of goal (place, two, clean, heat, cool, look), its object type and its receptacle type
+    (the lamp, for look), or ``None`` for a task this does not recognise.
+
+    Example:
+        >>> parse_goal("heat some egg and put it in garbagecan.")
+        {'kind': 'heat', 'object': 'egg', 'target': 'garbagecan'}
+    """
+    text = " ".join(task.lower().split())
+    for pattern, kind in _GOALS:
+        if match := re.search(pattern, text):
+            return {"kind": kind, "object": match.group(1), "target": match.group(2)}
+    return None
+
+
+def _kind(name: str) -> str:
+    """``apple 1`` → ``apple``."""
+    return re.sub(r"\s*\d+$", "", name.strip())
+
+
+def _items(text: str) -> list[str]:
+    """``a apple 1, a egg 1, and a tomato 1`` → ``["apple 1", "egg 1", "tomato 1"]`` (``nothing`` → [])."""
+    text = text.strip()
+    if text == "nothing":
+        return []
+    parts = re.split(r",\s*(?:and\s+)?|\s+and\s+", text)
+    return [_ARTICLE.sub("", p.strip()) for p in parts if p.strip()]
+
+
+class AlfWorldNotes:
+    """Builds and renders an ALFWorld agent's notes (see the module docstring)."""
+
+    def start(self, task: str, opening: str) -> Notes:
+        """The notes at the start of an episode: the goal, and the receptacles the opening lists."""
+        room = opening.split("Your task is to:")[0]
+        seen = re.search(r"you see (.+?)\.(?:\s|$)", room, re.DOTALL)
+        return {"goal": parse_goal(task), "receptacles": _items(seen.group(1)) if seen else [], "at": None,
+                "holding": None, "contents": {}, "closed": [], "visited": [], "treated": {}, "placed": [],
+                "lamp": False}
+
+    def update(self, notes: Notes, action: str, observation: str) -> Notes:
+        """The notes after ``action`` was answered with ``observation`` (a new dict; ``notes`` is kept)."""
+        n = {**notes, "contents": dict(notes["contents"]), "closed": list(notes["closed"]),
+             "visited": list(notes["visited"]), "treated": dict(notes["treated"]), "placed": list(notes["placed"])}
+        act = action.strip().lower()
+        text = " ".join(observation.split())
+        if text.startswith("Nothing happens") or text.startswith("Invalid action"):
+            return n
+        if match := re.match(r"go to (.+)$", act):
+            n["at"] = match.group(1)
+            if n["at"] not in n["visited"]:
+                n["visited"].append(n["at"])
+        where = n["at"]
+        if match := re.match(r"(?:open|close|examine) (.+)$", act):
+            where = match.group(1)
+        if where and f"The {where} is closed" in text and where not in n["closed"]:
+            n["closed"].append(where)
+        if where and (act.startswith("open ") or f"The {where} is open" in text) and where in n["closed"]:
+            n["closed"].remove(where)
+        if where and act.startswith("close ") and text.startswith("You close") and where not in n["closed"]:
+            n["closed"].append(where)
+        if where and (items := _ITEMS.search(text)):
+            n["contents"][where] = _items(items.group(1))
+        if match := re.match(r"You pick up the (.+?) from the (.+?)\.", text):
+            obj, place = match.groups()
+            n["holding"] = obj
+            n["contents"][place] = [o for o in n["contents"].get(place, []) if o != obj]
+        elif match := re.match(r"You (?:put|move) the (.+?) (?:in/on|in|on|to) the (.+?)\.", text):
+            obj, place = match.groups()
+            n["holding"] = None
+            n["contents"][place] = [*n["contents"].get(place, []), obj]
+            goal = n["goal"]
+            if goal and _kind(obj) == goal["object"] and _kind(place) == goal["target"] and obj not in n["placed"]:
+                n["placed"].append(obj)
+        elif match := re.match(r"You (clean|heat|cool) the (.+?) using the (.+?)\.", text):
+            verb, obj, _ = match.groups()
+            n["treated"][obj] = sorted({*n["treated"].get(obj, []), verb})
+        elif re.match(r"You turn on the (.+?)\.", text):
+            n["lamp"] = True
+        elif match := re.match(r"You are carrying: (.+?)\.", text):
+            n["holding"] = _items(match.group(1))[0]
+        elif text.startswith("You are not carrying anything"):
+            n["holding"] = None
+        return n
+
+    def render(self, notes: Notes) -> str:
+        """The notes as a few lines for the prompt."""
+        held = notes["holding"]
+        if held and (done := notes["treated"].get(held)):
+            held = f"{held} ({', '.join(_DONE[d] for d in done)})"
+        lines = [f"- You are {'at ' + notes['at'] if notes['at'] else 'in the middle of the room'}, "
+                 f"{'holding ' + held if held else 'holding nothing'}."]
+        goal = notes["goal"]
+        if goal:
+            if needs := self._needs(notes, goal):
+                lines.append(f"- The goal still needs: {'; '.join(needs)}.")
+            spotted = [f"{place} ({', '.join(o for o in objs if _kind(o) == goal['object'])})"
+                       for place, objs in notes["contents"].items()
+                       if any(_kind(o) == goal["object"] and o not in notes["placed"] for o in objs)
+                       and not (goal["kind"] == "two" and _kind(place) == goal["target"])]
+            if spotted and not (notes["holding"] and _kind(notes["holding"]) == goal["object"]):
+                lines.append(f"- Seen {goal['object']} at: {'; '.join(spotted)}.")
+        unsearched = [r for r in notes["receptacles"] if r not in notes["visited"]]
+        if unsearched:
+            lines.append(f"- Not searched yet: {_ranges(unsearched)}.")
+        closed = [r for r in notes["closed"] if r not in notes["contents"]]
+        if closed:
+            lines.append(f"- Closed, not looked inside: {', '.join(closed)}.")
+        return "Your notes (from what you have seen):\n" + "\n".join(lines)
+
+    @staticmethod
+    def _needs(notes: Notes, goal: dict[str, str]) -> list[str]:
+        obj, target, kind = goal["object"], goal["target"], goal["kind"]
+        held = notes["holding"]
+        holding = bool(held) and _kind(held) == obj
+        if kind == "look":
+            if notes["lamp"] and holding:
+                return []
+            return ([] if holding else [f"take a {obj}"]) + [f"use a {target} while holding it"]
+        needs: list[str] = []
+        wanted = 2 if kind == "two" else 1
+        placed = len(notes["placed"])
+        if placed >= wanted:
+            return needs
+        if not holding:
+            needs.append(f"take {'another' if placed else 'a'} {obj}")
+        if kind in _TREAT:
+            verb, tool = _TREAT[kind]
+            if not (holding and verb in notes["treated"].get(held, [])):
+                needs.append(f"{verb} the {obj} (with a {tool})")
+        needs.append(f"put the {obj} in/on a {target}" + (f" ({placed} of 2 there)" if kind == "two" else ""))
+        return needs
+
+
+def _ranges(names: list[str]) -> str:
+    """``cabinet 1, cabinet 2, cabinet 3, fridge 1`` → ``cabinet 1-3, fridge 1``."""
+    groups: dict[str, list[int]] = {}
+    order: list[str] = []
+    for name in names:
+        match = re.match(r"^(.*?) (\d+)$", name)
+        stem, number = (match.group(1), int(match.group(2))) if match else (name, -1)
+        if stem not in groups:
+            order.append(stem)
+        groups.setdefault(stem, []).append(number)
+    out = []
+    for stem in order:
+        numbers = sorted(groups[stem])
+        if numbers == [-1]:
+            out.append(stem)
+        elif len(numbers) > 2 and numbers == list(range(numbers[0], numbers[-1] + 1)):
+            out.append(f"{stem} {numbers[0]}-{numbers[-1]}")
+        else:
+            out.extend(f"{stem} {n}" for n in numbers)
+    return ", ".join(out)
