@@ -91,11 +91,34 @@ async def _judge_samples(model: Any, task: Gsm8kTask, question: str, texts: list
     return scores, ctx.spent
 
 
-def _usage(u: Any, wall: float) -> dict[str, Any]:
+def _cpu_ticks() -> tuple[int, int]:
+    """(the machine's busy CPU ticks, this process's) so far, from /proc (zeros where there is none)."""
+    try:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        own = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+        return sum(fields) - fields[3] - fields[4], int(own[11]) + int(own[12])  # minus idle and iowait
+    except (OSError, ValueError, IndexError):
+        return 0, 0
+
+
+def _others(before: tuple[int, int], wall: float) -> float:
+    """The share of the machine's CPU that other processes used since ``before``: a row whose clock time
+    was stretched by another job (above ``CONTENDED``) is not timed in the table."""
+    busy, own = _cpu_ticks()
+    capacity = wall * os.sysconf("SC_CLK_TCK") * (os.cpu_count() or 1)
+    return round(max(0.0, (busy - before[0]) - (own - before[1])) / capacity, 3) if capacity and busy else 0.0
+
+
+#: other processes' share of the CPU above which a row's clock time is not reported
+CONTENDED = 0.15
+
+
+def _usage(u: Any, wall: float, before: tuple[int, int]) -> dict[str, Any]:
     """``seconds`` sums the calls' waits, which overlap when a search expands nodes concurrently; ``wall`` is
-    the problem's clock time, what the table reports."""
+    the problem's clock time, what the table reports; ``others`` the CPU share other processes took meanwhile."""
     return {"calls": u.calls, "prompt_tokens": u.prompt_tokens, "cached_tokens": u.cached_tokens,
-            "completion_tokens": u.completion_tokens, "seconds": round(u.seconds, 2), "wall": round(wall, 2)}
+            "completion_tokens": u.completion_tokens, "seconds": round(u.seconds, 2), "wall": round(wall, 2),
+            "others": _others(before, wall)}
 
 
 #: methods whose calls run one after another, so the calls' summed seconds are their wall time (rows
@@ -104,6 +127,8 @@ SEQUENTIAL = ("cot", "cot4", "sc8", "bon-llm")
 
 
 def _wall(method: str, usage: dict[str, Any]) -> float | None:
+    if usage.get("others", 0.0) > CONTENDED:
+        return None
     if "wall" in usage:
         return usage["wall"]
     return usage["seconds"] if method in SEQUENTIAL else None
@@ -126,18 +151,18 @@ async def run_model(spec: str, problems: list[Any], methods: list[str], out: Pat
     for i, (problem, method) in enumerate(todo, 1):
         record: dict[str, Any] = {"model": spec, "method": method, "problem": problem.id,
                                   "reference": problem.reference}
-        clock = time.perf_counter()
+        clock, ticks = time.perf_counter(), _cpu_ticks()
         if method == "bon-llm":
             sc = samples.get(problem.id)
             if sc is None:
                 continue  # needs the problem's sc8 samples first
             scores, spent = await _judge_samples(model, task, problem.question, [s["text"] for s in sc["samples"]])
-            record.update(scores=scores, usage=_usage(spent, time.perf_counter() - clock))
+            record.update(scores=scores, usage=_usage(spent, time.perf_counter() - clock, ticks))
         else:
             state, spent = await _solve(graphs[method], model, problem.question, max_tokens, seed)
             answer = state.get("answer")
             record.update(answer=answer, correct=bool(task.score(problem, answer)),
-                          usage=_usage(spent, time.perf_counter() - clock),
+                          usage=_usage(spent, time.perf_counter() - clock, ticks),
                           stop_reason=state.get("stop_reason"), rule=task.extraction(state.get("reasoning", "")).rule
                           if method.startswith("cot") else None)
             if method == "sc8":
@@ -196,7 +221,7 @@ def _derived(sc: dict[str, Any], judged: dict[str, Any] | None, task: Gsm8kTask)
         first = samples[:k]
         share = sum(s["chars"] for s in first) / total_chars
         base = {"completion_tokens": u["completion_tokens"] * share, "prompt_tokens": u["prompt_tokens"],
-                "seconds": wall * share}
+                "seconds": None if wall is None else wall * share}
         cands = [{"text": "", "answer": s["answer"]} for s in first]
         answer, _, _ = vote(_Vote(), cands)  # type: ignore[arg-type]
         rows[f"SC@{k}"] = {**base, "correct": answer == reference}
@@ -209,11 +234,15 @@ def _derived(sc: dict[str, Any], judged: dict[str, Any] | None, task: Gsm8kTask)
             ju = judged["usage"]
             extra = {"completion_tokens": base["completion_tokens"] + ju["completion_tokens"] * k / 8,
                      "prompt_tokens": base["prompt_tokens"] + ju["prompt_tokens"] * k / 8,
-                     "seconds": base["seconds"] + _wall("bon-llm", ju) * k / 8}
+                     "seconds": _plus(base["seconds"], _wall("bon-llm", ju), k / 8)}
             scored = [{**c, "score": s} for c, s in zip(cands, scores, strict=True)]
             rows[f"BoN-llm@{k}"] = {**extra, "correct": _best(scored) == reference}
             rows[f"wBoN-llm@{k}"] = {**extra, "correct": weighted_vote(_Vote(), scored)[0] == reference}  # type: ignore[arg-type]
     return rows
+
+
+def _plus(seconds: float | None, judged: float | None, share: float) -> float | None:
+    return None if seconds is None or judged is None else seconds + judged * share
 
 
 def _best(scored: list[dict[str, Any]]) -> str | None:
@@ -280,8 +309,8 @@ def report(out: Path, plot: Path, *, markdown: bool = False, only: set[str] | No
 
 
 def _mean_seconds(rows: list[dict[str, Any]]) -> str:
-    """Wall seconds per problem over the rows that were timed (tree searches' oldest rows were not); how many
-    when not all."""
+    """Wall seconds per problem over the rows that were timed (tree searches' oldest rows were not, nor rows
+    run while another job took more than ``CONTENDED`` of the CPU); how many when not all."""
     timed = [r["seconds"] for r in rows if r["seconds"] is not None]
     if not timed:
         return "-"
