@@ -158,6 +158,22 @@ class AlfWorldNotes:
             lines.append(f"- Closed, not looked inside: {', '.join(closed)}.")
         return "Your notes (from what you have seen):\n" + "\n".join(lines)
 
+    def thought(self, notes: Notes) -> str:
+        """A one-line thought from the notes (what to do next for the goal), for an agent that does not
+        write its own."""
+        goal = notes["goal"]
+        needs = self._needs(notes, goal) if goal else []
+        if not needs:
+            return "The goal looks done; finish it." if goal else "I will explore to find what the task needs."
+        first = needs[0]
+        if first.startswith("take") and goal:
+            spotted = [place for place, objs in notes["contents"].items()
+                       if any(_kind(o) == goal["object"] and o not in notes["placed"] for o in objs)
+                       and not (goal["kind"] == "two" and _kind(place) == goal["target"])]
+            where = f"; I saw one at {spotted[0]}" if spotted else "; I have not seen one yet, so I search"
+            return f"Next I must {first}{where}."
+        return f"Next I must {first}."
+
     @staticmethod
     def _needs(notes: Notes, goal: dict[str, str]) -> list[str]:
         obj, target, kind = goal["object"], goal["target"], goal["kind"]
@@ -166,8 +182,11 @@ class AlfWorldNotes:
         if kind == "look":
             if notes["lamp"] and holding:
                 return []
-            return ([] if holding else [f"take a {obj}"]) + [f"use a {target} while holding it"]
+            drop = [f"put down the {held} (you can carry one thing at a time)"] if held and not holding else []
+            return drop + ([] if holding else [f"take a {obj}"]) + [f"use a {target} while holding it"]
         needs: list[str] = []
+        if held and not holding:
+            needs.append(f"put down the {held} (you can carry one thing at a time)")
         wanted = 2 if kind == "two" else 1
         placed = len(notes["placed"])
         if placed >= wanted:

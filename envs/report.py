@@ -5,12 +5,13 @@ Example:
     ...            {"task_type": "coin", "won": False, "reward": 0.0, "steps": 9, "seconds": 3.0,
     ...             "error": "engine died"}]
     >>> row = summarize(records)["coin"]
-    >>> row.episodes, row.won, row.success, row.errors, row.steps
-    (2, 1, 0.5, 1, 6.5)
+    >>> row.episodes, row.won, row.success, row.errors, row.lost, row.steps
+    (2, 1, 0.5, 1, 0, 6.5)
 """
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +28,7 @@ ALL = "all"
 
 @dataclass(frozen=True, slots=True)
 class Summary:
-    """One task type's figures (errors count as episodes not won)."""
+    """One task type's figures (errors count as episodes not won, and apart from losses)."""
 
     episodes: int
     won: int
@@ -36,6 +37,12 @@ class Summary:
     tokens: float
     seconds: float
     errors: int
+    out_of_steps: int = 0  # losses that ran out of steps
+
+    @property
+    def lost(self) -> int:
+        """Episodes that ran and were not won (errors apart)."""
+        return self.episodes - self.won - self.errors
 
     @property
     def success(self) -> float:
@@ -51,7 +58,9 @@ def _summary(records: Sequence[Mapping[str, Any]]) -> Summary:
     return Summary(len(records), sum(bool(r.get("won")) for r in records),
                    _mean([float(r.get("reward") or 0.0) for r in records]),
                    _mean([r.get("steps", 0) for r in records]), _mean(tokens),
-                   _mean([r.get("seconds", 0.0) for r in records]), sum(bool(r.get("error")) for r in records))
+                   _mean([r.get("seconds", 0.0) for r in records]), sum(bool(r.get("error")) for r in records),
+                   sum(not r.get("won") and not r.get("error") and "step limit" in (r.get("stop_reason") or "")
+                       for r in records))
 
 
 def summarize(records: Iterable[Mapping[str, Any]]) -> dict[str, Summary]:
@@ -71,11 +80,12 @@ def run_table(records: Iterable[Mapping[str, Any]], title: str = "") -> Table:
     table = Table(title=title or None)
     summary = summarize(records)
     table.add_column("task type", no_wrap=True, min_width=max(map(len, summary), default=9))
-    for column in ("episodes", "won", "success", "avg reward", "avg steps", "avg tokens", "avg s", "errors"):
+    for column in ("episodes", "won", "success", "lost (out of steps)", "errors", "avg reward", "avg steps",
+                   "avg tokens", "avg s"):
         table.add_column(column, justify="right")
     for task_type, s in summary.items():
-        table.add_row(task_type, str(s.episodes), str(s.won), f"{s.success:.0%}", f"{s.reward:.2f}",
-                      f"{s.steps:.1f}", f"{s.tokens:,.0f}", f"{s.seconds:.1f}", str(s.errors),
+        table.add_row(task_type, str(s.episodes), str(s.won), f"{s.success:.0%}", f"{s.lost} ({s.out_of_steps})",
+                      str(s.errors), f"{s.reward:.2f}", f"{s.steps:.1f}", f"{s.tokens:,.0f}", f"{s.seconds:.1f}",
                       end_section=task_type == ALL)
     return table
 
@@ -97,6 +107,12 @@ def comparison_table(runs: Mapping[str, Iterable[Mapping[str, Any]]]) -> Table:
     return table
 
 
+def _label(task_type: str, width: int = 12) -> str:
+    """A task type as a bar label: its words (``_``-separated) wrapped onto lines of about ``width``
+    characters, so neighbouring labels do not run into each other."""
+    return textwrap.fill(task_type.replace("_", " "), width=width, break_long_words=False)
+
+
 def plot(runs: Mapping[str, Iterable[Mapping[str, Any]]], path: str | Path) -> Path:
     """A grouped bar chart of success rate per task type, one bar per run, saved as PNG."""
     matplotlib = require("matplotlib", what="Plots", needs="matplotlib", extra="agentkit[envs]")
@@ -106,7 +122,7 @@ def plot(runs: Mapping[str, Iterable[Mapping[str, Any]]], path: str | Path) -> P
     summaries = {name: summarize(records) for name, records in runs.items()}
     types = sorted({t for rows in summaries.values() for t in rows if t != ALL})
     width = 0.8 / max(1, len(summaries))
-    fig, ax = plt.subplots(figsize=(max(6.0, 1.2 * len(types) * max(1, len(summaries)) ** 0.5), 4.0))
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.7 * len(types) * max(1, len(summaries)) ** 0.5), 4.4))
     for i, (name, rows) in enumerate(summaries.items()):
         xs = [j + i * width for j in range(len(types))]
         heights = [100 * rows[t].success if t in rows else 0.0 for t in types]
@@ -114,7 +130,7 @@ def plot(runs: Mapping[str, Iterable[Mapping[str, Any]]], path: str | Path) -> P
         ax.bar_label(bars, labels=[f"{rows[t].won}/{rows[t].episodes}" if t in rows else "" for t in types],
                      fontsize=7)
     ax.set_xticks([j + width * (len(summaries) - 1) / 2 for j in range(len(types))])
-    ax.set_xticklabels([t.replace("_", "\n", 1) if len(t) > 14 else t for t in types], fontsize=8)
+    ax.set_xticklabels([_label(t) for t in types], fontsize=8)
     ax.set_ylabel("success rate (%)")
     ax.set_ylim(0, 105)
     ax.legend(fontsize=8)

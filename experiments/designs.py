@@ -59,7 +59,7 @@ BOUNDS: dict[str, dict[str, tuple[float, float]]] = {
     "got": {"k": (1, 8), "keep": (1, 4), "refine_rounds": (0, 3), "temperature": (0.1, 1.2)},
     "reflexion": {"max_trials": (1, 5), "pass_score": (0.1, 1.0)},
     "react": {"max_steps": (1, 100), "context_tokens": (1000, 8000), "reply_tokens": (32, 400),
-              "resamples": (0, 4)},
+              "resamples": (0, 4), "trials": (1, 5), "lookahead": (0, 5), "unsure_below": (0.1, 0.9)},
 }
 #: Options a design sets through its own sections, never through ``workflow.options``.
 _SECTION_OPTIONS = {"verifier": "verifier", "aggregate": "verifier", "demos": "demos", "memory_tokens": "memory",

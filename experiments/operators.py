@@ -128,13 +128,37 @@ def parameter(design: Design, rng: Rng) -> Design:
     return _child(design, data, how)
 
 
+#: ReAct's modules a structure move switches (``workflows/react.py``), with their on and off values
+_ACTING_MODULES = {"choose": ("score", "generate"), "track_state": (True, False), "trials": (3, 1),
+                   "lookahead": (3, 0), "thought": ("notes", "model")}
+
+
+def _toggle_acting(options: dict[str, Any], move: str) -> str:
+    """Switch one of ReAct's modules in ``options``, dropping what no longer fits (a thought written from
+    the notes needs scored actions and tracked state; lookahead needs scored actions)."""
+    on, off = _ACTING_MODULES[move]
+    value = off if options.get(move, off) == on else on
+    options[move] = value
+    if options.get("choose", "generate") != "score":
+        options.pop("lookahead", None)
+        options.pop("thought", None)
+    if not options.get("track_state"):
+        options.pop("thought", None)
+    return f"{move}={value}"
+
+
 def structure(design: Design, rng: Rng, *, memory: bool = False) -> Design:
     """Switch the workflow kind among those that fit the target, or toggle one module."""
     data = copy.deepcopy(dict(design.data))
     roles = data["roles"]
     if design.acting:
-        moves = ["planner", "critic"] + (["memory"] if memory else [])
+        options = data["workflow"].setdefault("options", {})
+        scored = options.get("choose") == "score"
+        moves = ["planner", "critic", "choose", "track_state", "trials"] + (["memory"] if memory else []) + \
+            (["lookahead"] + (["thought"] if options.get("track_state") else []) if scored else [])
         move = rng.choice(moves)
+        if move in _ACTING_MODULES:
+            return _child(design, data, _toggle_acting(options, move))
         where = data["memory"] if move == "memory" else roles
         key = "recall" if move == "memory" else move
         where[key] = not where[key]

@@ -63,7 +63,8 @@ def build(*, task: str | Task | None = None, tools: Sequence[Tool] = (calculator
           max_parse_failures: int = 3, demos: Mapping[str, str] | None = None, context_tokens: int = 3000,
           reply_tokens: int = 150, resamples: int = 2, resample_temperature: float = 0.8,
           memory_tokens: int = 600, memory_kinds: Sequence[str] = MEMORY_KINDS, reflect: bool = True,
-          constrained: bool = False, choose: str = "generate", per_token: bool = True, track_state: bool = False,
+          constrained: bool = False, choose: str = "generate", per_token: bool = True, thought: str = "model",
+          lookahead: int = 0, unsure_below: float = 0.5, lookahead_tokens: int = 30000, track_state: bool = False,
           trials: int = 1, planner: bool = False, critic: bool = False, checkpointer: Any = None
           ) -> CompiledStateGraph:
     """Build the ReAct graph: ``reset`` → (``plan``) → ``recall`` → (``think`` → (``critique``) → ``act``)* →
@@ -100,6 +101,12 @@ def build(*, task: str | Task | None = None, tools: Sequence[Tool] = (calculator
             score, e.g. llamacpp). No invalid action is possible, and a repeat is replaced by the next best.
         per_token: with ``choose="score"``, rank actions by log-probability per token (else summed, which
             favours short actions).
+        thought: ``"model"`` (the model writes its thought) or ``"notes"``: with ``choose="score"`` and
+            ``track_state``, the thought is what the notes say the goal needs next, so no text is generated.
+        lookahead: with ``choose="score"``, at a step where the likeliest action has less than
+            ``unsure_below`` of the probability, sample this many more thoughts and pool the actions'
+            probabilities after each (a decision point's deliberation), while the episode's lookahead has
+            spent fewer than ``lookahead_tokens`` tokens.
         track_state: keep notes from the observations (where the agent is, what it holds, what it has seen
             where, what is unsearched or closed, what the goal still needs) and show them in the latest turn;
             the environment supplies the notebook (``env.notes``, e.g. ALFWorld's ``envs/alfworld_notes.py``).
@@ -125,7 +132,8 @@ def build(*, task: str | Task | None = None, tools: Sequence[Tool] = (calculator
     graph.add_node("reset", make_reset(tools=tools, track_state=track_state))
     graph.add_node("think", make_think(prompt, reply_tokens=reply_tokens, resamples=resamples,
                                        resample_temperature=resample_temperature, choose=choose,
-                                       per_token=per_token))
+                                       per_token=per_token, thought=thought, lookahead=lookahead,
+                                       unsure_below=unsure_below, lookahead_tokens=lookahead_tokens))
     graph.add_node("act", make_act(tools=tools, constrained=constrained))
     graph.add_node("finish", make_finish(limit))
     graph.add_edge(START, "reset")

@@ -32,6 +32,7 @@ Example (ReAct without the memory bracket, wired by hand):
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -91,6 +92,7 @@ class ReActState(TypedDict, total=False):
     notes: dict[str, Any]
     trials: list[dict[str, Any]]
     reflections: list[str]
+    lookahead_tokens: int
 
 
 def parse_reply(text: str) -> tuple[str, str | None]:
@@ -231,26 +233,63 @@ def make_reset(*, tools: Tools = (calculator,), track_state: bool = False, node:
 CHOOSE = ("generate", "score")
 
 
-async def _scored_reply(ctx: RunContext, chat: list[Message], state: ReActState, admissible: Sequence[str], *,
-                        reply_tokens: int, per_token: bool) -> tuple[str, str]:
-    """The thought the model writes, then the valid action it finds most likely after it (by the mean or
-    summed log-probability of the action's tokens), skipping actions already taken in the same situation."""
-    thinking = [*chat, {"role": "assistant", "content": "Thought:"}]
-    completion = await ctx.generate(thinking, stop=["\nAction", "Action:", "\nObservation"], max_tokens=reply_tokens)
-    thought = " ".join(completion.text.split())
+async def _action_values(ctx: RunContext, chat: list[Message], thought: str, candidates: Sequence[str],
+                         per_token: bool) -> list[float]:
+    """Each candidate's log-likelihood as the action after ``thought`` (per token, or summed)."""
     acting = [*chat, {"role": "assistant", "content": f"Thought: {thought}\nAction:"}]
-    candidates = sorted(set(admissible))
     scores = await ctx.score(acting, [f" {a}\n" for a in candidates])
-    values = scores.mean() if per_token else list(scores.logprobs)
+    return scores.mean() if per_token else list(scores.logprobs)
+
+
+def _softmax(values: Sequence[float]) -> list[float]:
+    top = max(values)
+    weights = [math.exp(v - top) for v in values]
+    total = sum(weights)
+    return [w / total for w in weights]
+
+
+async def _scored_reply(ctx: RunContext, chat: list[Message], state: ReActState, admissible: Sequence[str], *,
+                        reply_tokens: int, per_token: bool, thought: str | None = None, lookahead: int = 0,
+                        unsure_below: float = 0.5) -> tuple[str, str, bool]:
+    """The thought the model writes (or ``thought``, when given), then the valid action it finds most likely
+    after it (by the mean or summed log-probability of the action's tokens), skipping actions already taken
+    in the same situation. With ``lookahead`` k, where the likeliest action has less than ``unsure_below`` of
+    the probability, the model writes k more thoughts (sampled in one batched call) and the actions'
+    probabilities after all of them are pooled. Returns the thought, the action and whether it looked ahead."""
+    if thought is None:
+        thinking = [*chat, {"role": "assistant", "content": "Thought:"}]
+        completion = await ctx.generate(thinking, stop=["\nAction", "Action:", "\nObservation"],
+                                        max_tokens=reply_tokens)
+        thought = " ".join(completion.text.split())
+    candidates = sorted(set(admissible))
+    values = await _action_values(ctx, chat, thought, candidates, per_token)
+    unsure = bool(lookahead) and max(_softmax(values)) < unsure_below
+    if unsure:  # unsure: think again k ways, and pool
+        thinking = [*chat, {"role": "assistant", "content": "Thought:"}]
+        samples = await ctx.generate(thinking, n=lookahead, temperature=0.7, max_tokens=reply_tokens,
+                                     stop=["\nAction", "Action:", "\nObservation"])
+        pooled = _softmax(values)
+        for text in samples.texts:
+            more = _softmax(await _action_values(ctx, chat, " ".join(text.split()), candidates, per_token))
+            pooled = [a + b for a, b in zip(pooled, more, strict=True)]
+        values = pooled
     ranked = sorted(range(len(candidates)), key=lambda i: -values[i])
     steps, opening = state.get("steps", []), state.get("opening") or ""
     fresh = [candidates[i] for i in ranked if not stale_action(steps, opening, candidates[i])]
-    return thought, fresh[0] if fresh else candidates[ranked[0]]
+    return thought, fresh[0] if fresh else candidates[ranked[0]], unsure
+
+
+def _notes_thought(env: Any, state: ReActState) -> str:
+    """A thought written from the agent's notes: what the goal still needs (``need(notes)``)."""
+    if state.get("notes") is None:
+        raise UserError("thought='notes' needs track_state=True (the thought is written from the notes).")
+    return notebook(env).thought(state["notes"])
 
 
 def make_think(prompt: ActingPrompt, *, reply_tokens: int = 150, resamples: int = 2,
                resample_temperature: float = 0.8, choose: str = "generate", per_token: bool = True,
-               node: str = "think"):
+               thought: str = "model", lookahead: int = 0, unsure_below: float = 0.5,
+               lookahead_tokens: int = 30000, node: str = "think"):
     """A node in which the model writes the next thought and action (a new step with an empty observation).
 
     A context overflow is retried once on half the budget, then ends the episode with that reason; an
@@ -260,7 +299,18 @@ def make_think(prompt: ActingPrompt, *, reply_tokens: int = 150, resamples: int 
     With ``choose="score"`` and an environment that lists its valid actions, the model writes only the
     thought; the action is the valid one the model finds most likely after it (``Model.score``: each
     action's log-likelihood, per token when ``per_token``, all of them on the prompt's KV cache), never one
-    already taken in the same situation. Without a list of valid actions it generates as usual."""
+    already taken in the same situation. Without a list of valid actions it generates as usual. With
+    ``thought="notes"`` (and the agent tracking its state) the thought is not generated either: it is what
+    the notes say the goal still needs, so a step costs only the scoring. ``lookahead`` k: at a step where
+    the likeliest action has less than ``unsure_below`` of the probability, k more thoughts are sampled and
+    the actions' probabilities after each pooled, while the episode's lookahead has spent fewer than
+    ``lookahead_tokens`` tokens (``state["lookahead_tokens"]``)."""
+    if thought not in ("model", "notes"):
+        raise UserError(f"thought must be model or notes, got {thought!r}.")
+    if thought == "notes" and choose != "score":
+        raise UserError("thought='notes' writes the thought from the notes, so the action must be scored: "
+                        "set choose='score' (and track_state=True).")
+    thought_from = thought
     if choose not in CHOOSE:
         raise UserError(f"choose must be one of {', '.join(CHOOSE)}, got {choose!r}.")
     if choose == "score" and prompt.constrained:
@@ -278,8 +328,12 @@ def make_think(prompt: ActingPrompt, *, reply_tokens: int = 150, resamples: int 
             chat, folded = prompt.messages(state, env, ctx, budget_scale=scale)
             try:
                 if scored:
-                    thought, action = await _scored_reply(ctx, chat, state, admissible or (),
-                                                          reply_tokens=reply_tokens, per_token=per_token)
+                    given = _notes_thought(env, state) if thought_from == "notes" else None
+                    room = state.get("lookahead_tokens", 0) < lookahead_tokens
+                    said, action, deliberated = await _scored_reply(ctx, chat, state, admissible or (), thought=given,
+                                                       reply_tokens=reply_tokens, per_token=per_token,
+                                                       lookahead=lookahead if room else 0,
+                                                       unsure_below=unsure_below)
                 else:
                     completion = await ctx.generate(chat, schema=prompt.schema(admissible, ()), **options)
                 break
@@ -290,10 +344,13 @@ def make_think(prompt: ActingPrompt, *, reply_tokens: int = 150, resamples: int 
             runtime.stream_writer(Stopped(reason))
             return {"stop_reason": reason}
         if scored:
-            runtime.stream_writer(Thought(node, thought))
-            step: Step = {"thought": thought, "action": action, "observation": "", "valid": True,
-                          "tokens": _cost(before, ctx.spent)}
-            return {"steps": [*steps, step], "folded": folded}
+            runtime.stream_writer(Thought(node, said))
+            cost = _cost(before, ctx.spent)
+            step: Step = {"thought": said, "action": action, "observation": "", "valid": True, "tokens": cost}
+            update: dict[str, Any] = {"steps": [*steps, step], "folded": folded}
+            if deliberated:
+                update["lookahead_tokens"] = state.get("lookahead_tokens", 0) + cost["prompt"] + cost["completion"]
+            return update
         thought, action = _reply(completion, admissible)
         tried: list[str] = []
         for attempt in range(1, resamples + 1):

@@ -28,6 +28,7 @@ from agentkit.errors import ContextOverflowError
 __all__ = ["BatchDecoder", "Sample"]
 
 _ROUND = 1024  # the context is sized up in steps of this many cells
+_SEQS = 64  # sequences the context has room for at least (scoring a step's valid actions uses one each)
 
 
 @dataclass(slots=True)
@@ -79,8 +80,10 @@ class BatchDecoder:
 
         if self._ctx is not None and cells <= self._cells and seqs <= self._seqs:
             return
-        cells = max(self._cells, -(-cells // _ROUND) * _ROUND)
-        seqs = min(max(self._seqs, seqs, 8), llama_cpp.llama_max_parallel_sequences())
+        # sized for the whole window and many sequences at once: a rebuilt context loses the cached prompt
+        # (the cache is unified, so sequences cost no memory of their own; cells cost ~28 kB each on 1.5B)
+        cells = max(self._cells, self.max_context, -(-cells // _ROUND) * _ROUND)
+        seqs = min(max(self._seqs, seqs, _SEQS), llama_cpp.llama_max_parallel_sequences())
         params = llama_cpp.llama_context_default_params()
         params.n_ctx, params.n_batch, params.n_ubatch = cells, self.n_batch, self.n_batch
         params.n_seq_max, params.kv_unified, params.no_perf = seqs, True, True

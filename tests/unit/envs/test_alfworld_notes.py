@@ -79,3 +79,11 @@ def test_a_look_goal_needs_the_object_in_hand_and_the_lamp_on():
     assert "still needs: use a desklamp while holding it" in notes.render(n)
     n = notes.update(n, "use desklamp 1", "You turn on the desklamp 1.")
     assert "still needs" not in notes.render(n)
+
+
+def test_holding_the_wrong_thing_means_putting_it_down_first():
+    notes, n = _play("put a book in desk.", [
+        ("go to desk 1", "You arrive at loc 10. On the desk 1, you see a alarmclock 1."),
+        ("take alarmclock 1 from desk 1", "You pick up the alarmclock 1 from the desk 1."),
+    ])
+    assert "still needs: put down the alarmclock 1 (you can carry one thing at a time); take a book" in notes.render(n)

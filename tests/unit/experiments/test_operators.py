@@ -38,6 +38,21 @@ def test_structure_keeps_acting_designs_acting_and_reasoning_ones_reasoning():
             assert reasoning.data["verifier"]["kind"] == "none"
 
 
+def test_structure_switches_react_modules_and_never_leaves_a_combination_react_refuses():
+    from agentkit.workflows import react
+
+    seen, design = set(), ACTING
+    for i in range(300):
+        design = ops.structure(design, random.Random(i))  # a random walk through the modules
+        options = design.data["workflow"]["options"]
+        seen.update(f"{k}={v}" for k, v in options.items() if k in ops._ACTING_MODULES)
+        if options.get("thought") == "notes":
+            assert options.get("choose") == "score" and options.get("track_state")
+        assert "lookahead" not in options or options.get("choose") == "score"
+        react.build(**{k: v for k, v in options.items() if k in ops._ACTING_MODULES})  # builds: never refused
+    assert {"choose=score", "track_state=True", "trials=3", "lookahead=3", "thought=notes"} <= seen
+
+
 def test_section_picks_from_the_library_and_never_replaces_a_locked_section():
     texts = set()
     for i in range(40):

@@ -216,3 +216,19 @@ def test_trials_stop_at_the_limit_and_one_trial_is_the_plain_agent():
     assert "trials" not in plain and "retry" not in react.build(trials=1).get_graph().nodes
     with pytest.raises(UserError, match="trials"):
         react.build(trials=0)
+
+
+def test_an_unsure_choice_looks_ahead_with_more_thoughts_and_pools_them_within_its_budget():
+    def scorer(chat, text):  # after the first thought the two actions are a toss-up; the others settle it
+        sure = "coin is right there" in chat[-1]["content"]
+        return {" look\n": -0.7, " take coin\n": -0.1 if sure else -0.69}[text]
+
+    model = ScriptedModel([" Hmm.", " The coin is right there.", " The coin is right there."], scorer=scorer)
+    state = _play_coin(model, choose="score", lookahead=2, unsure_below=0.6)
+    assert [s["action"] for s in state["steps"]] == ["take coin"] and state["won"]
+    sampled = model.requests[1]
+    assert sampled.n == 2 and sampled.temperature == 0.7 and len(model.score_requests) == 3
+    assert state["lookahead_tokens"] == state["steps"][0]["tokens"]["prompt"] + state["steps"][0]["tokens"]["completion"]
+    model = ScriptedModel([" Hmm."], scorer=scorer)
+    spent = _play_coin(model, choose="score", lookahead=2, unsure_below=0.6, lookahead_tokens=0)
+    assert len(model.requests) == 1 and "lookahead_tokens" not in spent  # no budget: no second look
