@@ -159,20 +159,42 @@ class AlfWorldNotes:
         return "Your notes (from what you have seen):\n" + "\n".join(lines)
 
     def thought(self, notes: Notes) -> str:
-        """A one-line thought from the notes (what to do next for the goal), for an agent that does not
-        write its own."""
+        """A one-line thought from the notes: the next thing the goal needs, and where to do it (a place
+        where the object was seen, the receptacle here if it is closed, else places not searched yet)."""
         goal = notes["goal"]
         needs = self._needs(notes, goal) if goal else []
+        if not goal:
+            return "I will explore to find what the task needs."
         if not needs:
-            return "The goal looks done; finish it." if goal else "I will explore to find what the task needs."
-        first = needs[0]
-        if first.startswith("take") and goal:
+            return "The goal looks done."
+        first, obj, at = needs[0], goal["object"], notes["at"]
+        if first.startswith("put down"):
+            return f"Next I must {first}: put it here, then go on."
+        if first.startswith("take"):
+            here = [o for o in notes["contents"].get(at, []) if _kind(o) == obj and o not in notes["placed"]] if at \
+                else []
+            if here and not (goal["kind"] == "two" and _kind(at) == goal["target"]):
+                return f"Next I must {first}. There is {here[0]} here at {at}: take it."
             spotted = [place for place, objs in notes["contents"].items()
-                       if any(_kind(o) == goal["object"] and o not in notes["placed"] for o in objs)
+                       if any(_kind(o) == obj and o not in notes["placed"] for o in objs)
                        and not (goal["kind"] == "two" and _kind(place) == goal["target"])]
-            where = f"; I saw one at {spotted[0]}" if spotted else "; I have not seen one yet, so I search"
-            return f"Next I must {first}{where}."
-        return f"Next I must {first}."
+            if spotted:
+                return f"Next I must {first}. I saw one at {spotted[0]}: go there."
+            if at and at in notes["closed"]:
+                return f"Next I must {first}. The {at} is closed: open it and look inside."
+            return f"Next I must {first}. I have not seen one yet: search {self._unsearched(notes)}."
+        place = goal["target"] if first.startswith("put") else _TREAT.get(goal["kind"], ("", ""))[1]
+        if at and _kind(at) == place:
+            if at in notes["closed"] and first.startswith("put"):
+                return f"Next I must {first}. I am at {at}, which is closed: open it first."
+            return f"Next I must {first}. I am at {at}: do it here."
+        return f"Next I must {first}: go to a {place}."
+
+    @staticmethod
+    def _unsearched(notes: Notes) -> str:
+        """A place or two the agent has not searched, or ``somewhere new`` when it has searched them all."""
+        unsearched = [r for r in notes["receptacles"] if r not in notes["visited"]]
+        return " or ".join(unsearched[:2]) if unsearched else "somewhere I have not looked inside"
 
     @staticmethod
     def _needs(notes: Notes, goal: dict[str, str]) -> list[str]:

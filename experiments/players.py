@@ -89,7 +89,8 @@ class AgentPlayer:
             won=bool(state.get("won")), reward=float(state.get("reward") or 0.0), steps=len(steps),
             stop_reason=state.get("stop_reason"), calls=usage.calls,
             tokens={"prompt": usage.prompt_tokens, "cached": usage.cached_tokens,
-                    "completion": usage.completion_tokens, "total": usage.total_tokens},
+                    "completion": usage.completion_tokens, "scored": usage.scored_tokens,
+                    "total": usage.total_tokens},
             model=self.model.name, workflow=self.workflow, memory_ids=state.get("memory_ids"),
             trajectory=[{"thought": s["thought"], "action": s["action"], "observation": s["observation"],
                          "valid": s["valid"], **({"tokens": s["tokens"]} if "tokens" in s else {})} for s in steps])

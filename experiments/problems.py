@@ -110,7 +110,8 @@ class SolverPlayer:
             task_id=task_id, policy="agent", task=obs.task, won=result.won, reward=result.reward, steps=1,
             stop_reason=state.get("stop_reason") or state.get("error"), calls=usage.calls,
             tokens={"prompt": usage.prompt_tokens, "cached": usage.cached_tokens,
-                    "completion": usage.completion_tokens, "total": usage.total_tokens},
+                    "completion": usage.completion_tokens, "scored": usage.scored_tokens,
+                    "total": usage.total_tokens},
             model=self.model.name, workflow=self.workflow, memory_ids=state.get("memory_ids"),
             trajectory=[{"thought": _reasoning(state), "action": None if answer is None else str(answer),
                          "observation": result.observation, "valid": answer is not None}])

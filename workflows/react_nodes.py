@@ -349,7 +349,7 @@ def make_think(prompt: ActingPrompt, *, reply_tokens: int = 150, resamples: int 
             step: Step = {"thought": said, "action": action, "observation": "", "valid": True, "tokens": cost}
             update: dict[str, Any] = {"steps": [*steps, step], "folded": folded}
             if deliberated:
-                update["lookahead_tokens"] = state.get("lookahead_tokens", 0) + cost["prompt"] + cost["completion"]
+                update["lookahead_tokens"] = state.get("lookahead_tokens", 0) + sum(cost.values()) - cost["cached"]
             return update
         thought, action = _reply(completion, admissible)
         tried: list[str] = []
@@ -378,7 +378,8 @@ def make_think(prompt: ActingPrompt, *, reply_tokens: int = 150, resamples: int 
 def _cost(before: Any, after: Any) -> dict[str, int]:
     """The tokens spent between two readings of a run's usage."""
     return {"prompt": after.prompt_tokens - before.prompt_tokens, "cached": after.cached_tokens - before.cached_tokens,
-            "completion": after.completion_tokens - before.completion_tokens}
+            "completion": after.completion_tokens - before.completion_tokens,
+            "scored": after.scored_tokens - before.scored_tokens}
 
 
 def _repeats(steps: Sequence[Step]) -> int:

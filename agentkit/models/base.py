@@ -65,7 +65,8 @@ class Scores:
     Attributes:
         logprobs: per continuation, the sum of its tokens' log-probabilities given the chat.
         tokens: per continuation, how many tokens it is.
-        usage: prompt tokens (the chat once, plus every continuation's tokens) and the KV-cache reuse.
+        usage: the chat's prompt tokens (once) and their KV-cache reuse; every continuation's tokens as
+            ``scored_tokens``.
     """
 
     logprobs: tuple[float, ...]

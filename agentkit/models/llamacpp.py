@@ -238,7 +238,7 @@ class LlamaCppModel(Model):
             decoder = self._batch_decoder()
             logprobs, cached = decoder.score(prompt, [j[shared:] for j in joint])
         tokens = tuple(len(j) - shared for j in joint)
-        return Scores(tuple(logprobs), tokens, Usage(calls=1, prompt_tokens=len(prompt) + sum(tokens),
+        return Scores(tuple(logprobs), tokens, Usage(calls=1, prompt_tokens=len(prompt), scored_tokens=sum(tokens),
                                                       cached_tokens=cached))
 
     def _batch_decoder(self) -> Any:

@@ -121,7 +121,7 @@ class ScriptedModel(Model):
         tokens = tuple(max(1, len(text.split())) for text in request.continuations)
         prompt = sum(len(m["content"].split()) for m in request.messages)
         return Scores(tuple(float(scorer(request.messages, text)) for text in request.continuations), tokens,
-                      Usage(calls=1, prompt_tokens=prompt + sum(tokens)))
+                      Usage(calls=1, prompt_tokens=prompt, scored_tokens=sum(tokens)))
 
     async def _stream(self, request: GenerateRequest) -> AsyncIterator[Delta]:
         completion = await self._generate(request)

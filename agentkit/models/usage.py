@@ -28,6 +28,8 @@ class Usage:
         seconds: time spent waiting for the backend, summed over calls. Calls made concurrently overlap, so
             for a workflow that expands several nodes at once this exceeds the clock time: time the run
             itself (``RunContext.elapsed``) for that.
+        scored_tokens: tokens of given text whose likelihood was computed (``Model.score``'s continuations):
+            evaluated like a prompt, after it, but neither prompt nor generated.
     """
 
     calls: int = 0
@@ -35,13 +37,14 @@ class Usage:
     completion_tokens: int = 0
     cached_tokens: int = 0
     seconds: float = 0.0
+    scored_tokens: int = 0
 
     def __add__(self, other: Usage) -> Usage:
         return Usage(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(Usage)))
 
     @property
     def total_tokens(self) -> int:
-        return self.prompt_tokens + self.completion_tokens
+        return self.prompt_tokens + self.completion_tokens + self.scored_tokens
 
 
 class UsageMeter:

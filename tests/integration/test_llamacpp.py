@@ -158,7 +158,7 @@ def test_scoring_continuations_matches_the_likelihood_of_each_on_its_own(tiny):
     options = [" take apple from counter\n", " go to bed\n", " sing a song\n"]
     scores = asyncio.run(tiny.score(chat, options))
     assert scores.best() == 0 and all(lp < 0 for lp in scores.logprobs)
-    assert scores.usage.prompt_tokens > sum(scores.tokens) and scores.tokens[0] >= 4
+    assert scores.usage.scored_tokens == sum(scores.tokens) and scores.tokens[0] >= 4 and scores.usage.prompt_tokens > 20
     for option, batched in zip(options, scores.logprobs, strict=True):  # one at a time gives the same
         alone = asyncio.run(tiny.score(chat, [option]))
         assert alone.logprobs[0] == pytest.approx(batched, abs=0.05)

@@ -87,3 +87,22 @@ def test_holding_the_wrong_thing_means_putting_it_down_first():
         ("take alarmclock 1 from desk 1", "You pick up the alarmclock 1 from the desk 1."),
     ])
     assert "still needs: put down the alarmclock 1 (you can carry one thing at a time); take a book" in notes.render(n)
+
+
+def test_the_thought_says_what_to_do_next_and_where():
+    task = "put a clean apple in fridge."
+    notes, n = _play(task, [])
+    assert notes.thought(n) == "Next I must take a apple. I have not seen one yet: search cabinet 2 or cabinet 1."
+    n = notes.update(n, "go to cabinet 2", "You arrive at loc 1. The cabinet 2 is closed.")
+    assert notes.thought(n).endswith("The cabinet 2 is closed: open it and look inside.")
+    n = notes.update(n, "open cabinet 2", "You open the cabinet 2. The cabinet 2 is open. In it, you see a apple 1.")
+    assert notes.thought(n).endswith("There is apple 1 here at cabinet 2: take it.")
+    n = notes.update(n, "go to countertop 1", "You arrive at loc 2. On the countertop 1, you see nothing.")
+    assert notes.thought(n).endswith("I saw one at cabinet 2: go there.")
+    n = notes.update(n, "take apple 1 from cabinet 2", "You pick up the apple 1 from the cabinet 2.")
+    assert notes.thought(n) == "Next I must clean the apple (with a sinkbasin): go to a sinkbasin."
+    n = notes.update(n, "go to sinkbasin 1", "You arrive at loc 4. On the sinkbasin 1, you see nothing.")
+    assert notes.thought(n).endswith("I am at sinkbasin 1: do it here.")
+    n = notes.update(n, "clean apple 1 with sinkbasin 1", "You clean the apple 1 using the sinkbasin 1.")
+    n = notes.update(n, "go to fridge 1", "You arrive at loc 5. The fridge 1 is closed.")
+    assert notes.thought(n).endswith("I am at fridge 1, which is closed: open it first.")

@@ -228,7 +228,8 @@ def test_an_unsure_choice_looks_ahead_with_more_thoughts_and_pools_them_within_i
     assert [s["action"] for s in state["steps"]] == ["take coin"] and state["won"]
     sampled = model.requests[1]
     assert sampled.n == 2 and sampled.temperature == 0.7 and len(model.score_requests) == 3
-    assert state["lookahead_tokens"] == state["steps"][0]["tokens"]["prompt"] + state["steps"][0]["tokens"]["completion"]
+    cost = state["steps"][0]["tokens"]
+    assert state["lookahead_tokens"] == cost["prompt"] + cost["completion"] + cost["scored"] - cost["cached"]
     model = ScriptedModel([" Hmm."], scorer=scorer)
     spent = _play_coin(model, choose="score", lookahead=2, unsure_below=0.6, lookahead_tokens=0)
     assert len(model.requests) == 1 and "lookahead_tokens" not in spent  # no budget: no second look
