@@ -192,9 +192,27 @@ class AlfWorldNotes:
 
     @staticmethod
     def _unsearched(notes: Notes) -> str:
-        """A place or two the agent has not searched, or ``somewhere new`` when it has searched them all."""
-        unsearched = [r for r in notes["receptacles"] if r not in notes["visited"]]
+        """A place or two the agent has not searched (the likeliest first, when ``search_order`` has ranked
+        them), or ``somewhere I have not looked inside`` when it has searched them all."""
+        order = {kind: i for i, kind in enumerate(notes.get("order") or [])}
+        unsearched = sorted((r for r in notes["receptacles"] if r not in notes["visited"]),
+                            key=lambda r: order.get(_kind(r), len(order)))
         return " or ".join(unsearched[:2]) if unsearched else "somewhere I have not looked inside"
+
+    def search_question(self, notes: Notes) -> tuple[str, list[str]] | None:
+        """A question whose answer ranks the kinds of receptacle by where the goal's object is likely to be
+        (the model's common sense, asked once an episode), and the answers to score; ``None`` without a goal."""
+        goal, kinds = notes["goal"], sorted({_kind(r) for r in notes["receptacles"]})
+        if not goal or len(kinds) < 2:
+            return None
+        return (f"In a household, where is a {goal['object']} most likely to be found? Answer with one place.",
+                [f"The {kind}" for kind in kinds])
+
+    def search_order(self, notes: Notes, scores: list[float]) -> Notes:
+        """The notes with the receptacle kinds ranked by ``scores`` (of ``search_question``'s answers)."""
+        kinds = sorted({_kind(r) for r in notes["receptacles"]})
+        ranked = [kind for _, kind in sorted(zip(scores, kinds, strict=True), key=lambda p: -p[0])]
+        return {**notes, "order": ranked}
 
     @staticmethod
     def _needs(notes: Notes, goal: dict[str, str]) -> list[str]:

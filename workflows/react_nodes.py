@@ -45,6 +45,7 @@ from agentkit.envs.base import Env
 from agentkit.envs.tools import Tool, ToolEnv, calculator
 from agentkit.errors import ContextOverflowError, StructuredOutputError, UserError
 from agentkit.events import Action, Answer, Observation, Stopped, Thought
+from agentkit.limits import BudgetExceeded
 from agentkit.models.base import Completion
 from agentkit.types import Message
 from agentkit.workflows.acting import Transcript, compact_actions, match_action, repeat_hint, stale_action
@@ -204,6 +205,20 @@ def notebook(env: Any) -> Any:
     return notes
 
 
+async def _ranked(ctx: RunContext, notes: Any, state: dict[str, Any]) -> dict[str, Any]:
+    """The notes with the places to search ranked by the model's common sense, where the notebook asks
+    (``search_question``) and the model can score; unchanged otherwise."""
+    asked = notes.search_question(state) if hasattr(notes, "search_question") and ctx.model.can_score else None
+    if asked is None:
+        return state
+    question, answers = asked
+    try:
+        scores = await ctx.score([{"role": "user", "content": question}], answers)
+    except BudgetExceeded:  # no budget for it: search in the order the room lists its places
+        return state
+    return notes.search_order(state, scores.mean())
+
+
 def make_reset(*, tools: Tools = (calculator,), track_state: bool = False, node: str = "reset"):
     """A node starting the episode: ``ctx.env.reset(state["task_id"])``, or, with no environment, the tools
     on ``state["question"]``; the opening observation and the admissible actions go into the state (and,
@@ -223,7 +238,8 @@ def make_reset(*, tools: Tools = (calculator,), track_state: bool = False, node:
                   "steps": [], "parse_failures": 0, "folded": 0, "done": False, "won": False, "reward": 0.0,
                   "stop_reason": "", "answer": None, "error": None}  # "" clears an earlier trial's reason
         if track_state:
-            update["notes"] = notebook(ctx.env).start(question, obs.text)
+            notes = notebook(ctx.env)
+            update["notes"] = await _ranked(ctx, notes, notes.start(question, obs.text))
         return update
 
     reset.__name__ = node

@@ -106,3 +106,22 @@ def test_the_thought_says_what_to_do_next_and_where():
     n = notes.update(n, "clean apple 1 with sinkbasin 1", "You clean the apple 1 using the sinkbasin 1.")
     n = notes.update(n, "go to fridge 1", "You arrive at loc 5. The fridge 1 is closed.")
     assert notes.thought(n).endswith("I am at fridge 1, which is closed: open it first.")
+
+
+def test_places_are_searched_in_the_order_the_model_ranks_them():
+    import asyncio
+
+    from agentkit.context import RunContext
+    from agentkit.models.testing import ScriptedModel
+    from agentkit.workflows.react_nodes import _ranked
+
+    notes = AlfWorldNotes()
+    n = notes.start("put a clean apple in fridge.", ROOM.format(task="put a clean apple in fridge."))
+    question, answers = notes.search_question(n)
+    assert "apple" in question and answers == ["The cabinet", "The countertop", "The fridge", "The microwave",
+                                               "The sinkbasin", "The stoveburner"]
+    model = ScriptedModel(scorer=lambda chat, text: {"The countertop": -0.1, "The fridge": -1.0}.get(text, -5.0))
+    ranked = asyncio.run(_ranked(RunContext(model), notes, n))
+    assert ranked["order"][:2] == ["countertop", "fridge"]
+    assert notes.thought(ranked).endswith("search countertop 1 or fridge 1.")
+    assert notes.thought(n).endswith("search cabinet 2 or cabinet 1.")  # unranked: the room's own order
