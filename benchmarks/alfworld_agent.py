@@ -55,7 +55,10 @@ METHODS: dict[str, dict[str, Any]] = {
     "memory": SCORED,
 }
 MEMORY_METHODS = ("memory",)
-console = Console(width=160)
+SHORT = {"look_at_obj_in_light": "look", "pick_and_place_simple": "pick", "pick_clean_then_place_in_recep": "clean",
+         "pick_heat_then_place_in_recep": "heat", "pick_cool_then_place_in_recep": "cool",
+         "pick_two_obj_and_place": "two"}
+console = Console(width=200)
 
 
 async def learn_memory(folder: Path, model: str) -> Path:
@@ -96,16 +99,23 @@ def _prompt_at(records: list[dict[str, Any]], step: int) -> str:
     return f"{statistics.median(values):,.0f} ({len(values)})" if values else "-"
 
 
-def report(out: Path) -> None:
+def _uncached(records: list[dict[str, Any]]) -> str:
+    """Median prompt tokens a step had to evaluate (not served from the KV cache), after the first step."""
+    values = [s["tokens"]["prompt"] - s["tokens"]["cached"] for r in records for s in r.get("trajectory", [])[1:]
+              if "tokens" in s]
+    return f"{statistics.median(values):,.0f}" if values else "-"
+
+
+def report(out: Path, *, markdown: bool = False) -> None:
     for model_dir in sorted(p for p in out.iterdir() if p.is_dir()):
         runs = {name: _records(model_dir / name) for name in METHODS}
         runs = {name: records for name, records in runs.items() if records}
         if not runs:
             continue
         table = Table(title=f"ALFWorld valid_seen · {model_dir.name} · 50 steps", title_justify="left")
-        for column in ("method", "episodes", "success", "95% interval", *[t.split("_")[1] for t in TASK_TYPES],
-                       "errors", "tokens/ep", "s/ep", "prompt tok @10", "@25", "@50", "cached"):
-            table.add_column(column, justify="left" if column == "method" else "right")
+        for column in ("method", "episodes", "success", "95% interval", *[SHORT[t] for t in TASK_TYPES],
+                       "errors", "tokens/ep", "s/ep", "prompt tok @10", "@25", "@50", "cached", "uncached/step"):
+            table.add_column(column, justify="left" if column == "method" else "right", no_wrap=True)
         for name, records in runs.items():
             n, won = len(records), sum(bool(r.get("won")) for r in records)
             lo, hi = wilson(won, n)
@@ -120,11 +130,17 @@ def report(out: Path) -> None:
                           f"{statistics.mean(r['tokens'].get('total', 0) for r in records):,.0f}",
                           f"{statistics.mean(r.get('seconds', 0.0) for r in records):.0f}",
                           _prompt_at(records, 10), _prompt_at(records, 25), _prompt_at(records, 50),
-                          f"{cached / prompt:.0%}" if prompt else "-")
+                          f"{cached / prompt:.0%}" if prompt else "-", _uncached(records))
         table.caption = ("types: look = look_at_obj_in_light, pick = pick_and_place_simple, clean/heat/cool = "
                          "pick_X_then_place_in_recep, two = pick_two_obj_and_place; prompt tokens of one step "
-                         "(median, episodes that reached it); cached: prompt tokens served from the KV cache")
+                         "(median, episodes that reached it); cached: prompt tokens served from the KV cache; "
+                         "uncached/step: the median step's prompt tokens that were evaluated (its new text)")
         console.print(table)
+        if markdown:
+            columns = [c.header for c in table.columns]
+            print("| " + " | ".join(columns) + " |\n|" + " --- |" * len(columns))
+            for i in range(table.row_count):
+                print("| " + " | ".join(str(c._cells[i]) for c in table.columns) + " |")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -134,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--per-type", type=int, default=8)
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "alfworld_agent")
     parser.add_argument("--report", action="store_true", help="only print the table from the results so far")
+    parser.add_argument("--markdown", action="store_true", help="also print the table as Markdown")
     args = parser.parse_args(argv)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     unknown = [m for m in methods if m not in METHODS]
@@ -142,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.report:
         asyncio.run(run(methods, args.out / args.model, args.model, args.per_type))
     if args.out.is_dir():
-        report(args.out)
+        report(args.out, markdown=args.markdown)
     return 0
 
 

@@ -233,3 +233,34 @@ def test_react_with_the_tiny_model_plays_alfworld_within_its_context(alfworld_da
     assert len(state["steps"]) == 6 and state["stop_reason"] == "step limit reached (6 steps)"
     assert all(s["observation"] for s in state["steps"])
     assert ctx.spent.calls == 6  # 2048-token window, 1200-token budget: no overflow, no retry
+
+
+@pytest.mark.llm
+def test_the_scoring_agent_with_notes_plays_alfworld_on_the_prompts_cache(alfworld_data, tiny):
+    """The alfworld-react design's agent on the real engine and the tiny model: every action is a valid one
+    the model scored, the notes follow the observations, and after the first step most of each step's
+    prompt comes from the KV cache."""
+    from agentkit.context import RunContext
+    from agentkit.envs.alfworld import AlfWorld
+    from agentkit.workflows import react
+
+    async def go():
+        env = AlfWorld()
+        try:
+            graph = react.build(max_steps=5, context_tokens=1500, choose="score", per_token=False,
+                                track_state=True, thought="notes")
+            return await graph.ainvoke({"task_id": env.task_ids()[0]}, context=RunContext(tiny, env=env))
+        finally:
+            await env.close()
+
+    state = asyncio.run(go())
+    steps = state["steps"]
+    assert len(steps) == 5 or state["won"]
+    assert all(s["valid"] and not s["observation"].startswith("Invalid") for s in steps)
+    assert all(s["thought"].startswith(("Next I must", "The goal")) for s in steps)
+    assert all(s["tokens"]["completion"] == 0 and s["tokens"]["scored"] > 0 for s in steps)  # nothing generated
+    went = [s["action"][len("go to "):] for s in steps if s["action"].startswith("go to ")]
+    assert state["notes"]["visited"] == list(dict.fromkeys(went))  # the notes follow what the agent did
+    assert state["notes"]["order"]  # the places to search were ranked by the model
+    later = steps[1:]
+    assert sum(s["tokens"]["cached"] for s in later) > 0.5 * sum(s["tokens"]["prompt"] for s in later)
