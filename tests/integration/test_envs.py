@@ -238,8 +238,8 @@ def test_react_with_the_tiny_model_plays_alfworld_within_its_context(alfworld_da
 @pytest.mark.llm
 def test_the_scoring_agent_with_notes_plays_alfworld_on_the_prompts_cache(alfworld_data, tiny):
     """The alfworld-react design's agent on the real engine and the tiny model: every action is a valid one
-    the model scored, the notes follow the observations, and after the first step most of each step's
-    prompt comes from the KV cache."""
+    the model scored, the notes follow the observations, and after the first step a step evaluates only
+    about its new text, the rest coming from the KV cache."""
     from agentkit.context import RunContext
     from agentkit.envs.alfworld import AlfWorld
     from agentkit.workflows import react
@@ -262,5 +262,5 @@ def test_the_scoring_agent_with_notes_plays_alfworld_on_the_prompts_cache(alfwor
     went = [s["action"][len("go to "):] for s in steps if s["action"].startswith("go to ")]
     assert state["notes"]["visited"] == list(dict.fromkeys(went))  # the notes follow what the agent did
     assert state["notes"]["order"]  # the places to search were ranked by the model
-    later = steps[1:]
-    assert sum(s["tokens"]["cached"] for s in later) > 0.5 * sum(s["tokens"]["prompt"] for s in later)
+    for step in steps[1:]:  # a step evaluates about its new text (reply, observation, notes, valid actions)
+        assert step["tokens"]["cached"] >= 200 and step["tokens"]["prompt"] - step["tokens"]["cached"] < 600
