@@ -146,6 +146,8 @@ def build(*, task: str | Task | None = None, tools: Sequence[Tool] = (calculator
     if planner:
         graph.add_node("plan", make_plan_act())
         graph.add_edge("reset", "plan")
+    if thought == "notes" and not track_state:
+        raise UserError("thought='notes' writes each thought from the agent's notes: set track_state=True too.")
     if trials < 1:
         raise UserError(f"trials must be at least 1, got {trials}.")
     last = "finish"

@@ -163,6 +163,8 @@ def test_choosing_by_score_needs_a_backend_that_scores_and_refuses_constrained_r
         react.build(choose="score", constrained=True)
     with pytest.raises(UserError, match="choose must be"):
         react.build(choose="vote")
+    with pytest.raises(UserError, match="track_state=True"):  # refused when built, not at the first step
+        react.build(choose="score", thought="notes")
 
 
 def test_tracked_state_is_shown_in_the_latest_turn_only_and_needs_a_notebook():
