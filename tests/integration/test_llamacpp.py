@@ -159,7 +159,13 @@ def test_scoring_continuations_matches_the_likelihood_of_each_on_its_own(tiny):
     scores = asyncio.run(tiny.score(chat, options))
     assert scores.best() == 0 and all(lp < 0 for lp in scores.logprobs)
     assert scores.usage.scored_tokens == sum(scores.tokens) and scores.tokens[0] >= 4 and scores.usage.prompt_tokens > 20
-    for option, batched in zip(options, scores.logprobs, strict=True):  # one at a time gives the same
-        alone = asyncio.run(tiny.score(chat, [option]))
-        assert alone.logprobs[0] == pytest.approx(batched, abs=0.05)
-        assert alone.usage.cached_tokens > 0  # the chat stays in the cache between calls
+    alone = []
+    for option, batched, tokens in zip(options, scores.logprobs, scores.tokens, strict=True):
+        one = asyncio.run(tiny.score(chat, [option]))
+        # One at a time gives the same, up to rounding: llama.cpp's CPU kernels differ with the batch's
+        # shape (ggml-org/llama.cpp#3014, #4479); seen 0.09 nats over 5 tokens on one CI machine, where a
+        # token scored at the wrong position moves the sum by nats.
+        assert one.logprobs[0] == pytest.approx(batched, abs=0.05 * tokens)
+        assert one.usage.cached_tokens > 0  # the chat stays in the cache between calls
+        alone.append(one.logprobs[0])
+    assert max(range(3), key=alone.__getitem__) == scores.best()
