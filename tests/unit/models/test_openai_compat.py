@@ -225,8 +225,9 @@ def test_a_stream_cut_after_text_is_not_retried_and_says_so(server):
     class CutModel(OpenAICompatModel):
         async def _create_stream(self, params):
             yield {"choices": [{"index": 0, "delta": {"content": "Hel"}, "finish_reason": None}]}
+            import httpx
             import openai
-            raise openai.APIConnectionError(request=None)
+            raise openai.APIConnectionError(request=httpx.Request("POST", "http://127.0.0.1/v1/chat/completions"))
 
     async def collect(model, pieces):
         async for p in model.stream("hi"):
