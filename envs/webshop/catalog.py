@@ -1,23 +1,40 @@
-"""The fixture site's products and shopping instructions (written for this project; no WebShop data).
+"""The fixture site's catalogue: this project's 20 products and 12 shopping goals (written for this project;
+no WebShop data), or a catalogue in the official WebShop format loaded from disk.
 
 Each product has the fields the official reward reads: ``query`` (the search that found it), a
-``product_category`` path, ``name`` (its product type), ``attributes``, ``options``, ``Title``,
-``BulletPoints`` and ``Description``. Each goal names a target product, the attributes and options the
-shopper wants and a price limit.
+``product_category`` path, ``name`` (its product type; the full title in the official data),
+``Attributes``, ``options``, ``Title``, ``BulletPoints`` and ``Description``. Each goal names a target
+product, the attributes and options the shopper wants (``goal_options``, a list, as the official human
+goals have) and a price limit.
+
+``Catalog.load(folder)`` reads the official files (``items_shuffle*.json``, ``items_ins_v2*.json`` and,
+when present, ``items_human_ins.json`` and ``all_products_reviews.json``) the way the official engine's
+``load_products`` and ``get_human_goals`` do: option values lower-cased with ``/`` as `` | ``, prices drawn
+in a product's price range, price limits from the next 10-dollar steps above the price. Both draws use a
+seeded generator (233, the official goal-shuffle seed), so goal N is the same on every run here; the
+official app draws prices unseeded, so its goal N's price limit can differ from run to run.
 """
 
 from __future__ import annotations
 
+import json
+import random
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any
 
-__all__ = ["GOALS", "PRODUCTS"]
+from agentkit.errors import UserError
+
+__all__ = ["GOALS", "PRODUCTS", "Catalog"]
 
 
 def _product(asin: str, title: str, price: float, category: str, query: str, name: str, attributes: list[str],
              options: dict[str, list[str]], bullets: list[str], description: str) -> dict[str, Any]:
     return {"asin": asin, "Title": title, "Price": price, "product_category": category, "query": query,
-            "name": name, "attributes": attributes, "options": options, "BulletPoints": bullets,
-            "Description": description, "Rating": "4.3 out of 5"}
+            "category": category.split(" › ")[0].lower(), "name": name, "Attributes": attributes,
+            "options": options, "BulletPoints": bullets, "Description": description, "Rating": "4.3 out of 5"}
 
 
 _SHOES = "Clothing, Shoes & Jewelry › Women › Shoes"
@@ -140,3 +157,109 @@ GOALS = [
     {"asin": "B0AK000017", "instruction": "i want battery operated warm white string lights, 66 ft",
      "attributes": ["battery operated", "warm white"], "options": {"size": "66 ft"}, "price_upper": 20.0},
 ]
+
+_PRICE_STEPS = [10.0 * i for i in range(1, 100)]
+
+
+def _price_limit(price: float, rng: random.Random) -> tuple[float, str]:
+    """The official rule: two of the next four 10-dollar steps above the price, the larger one kept."""
+    steps = [p for p in _PRICE_STEPS if p > price][:4]
+    if len(steps) < 2:
+        return 1_000_000.0, ""
+    upper = sorted(rng.sample(steps, 2))[1]
+    return upper, f", and price lower than {upper:.2f} dollars"
+
+
+@dataclass
+class Catalog:
+    """Products by ASIN, their prices, and the goals in site order (session ``fixed_N`` plays goal N)."""
+
+    products: dict[str, dict[str, Any]]
+    prices: dict[str, float]
+    goals: list[dict[str, Any]] = field(default_factory=list)
+    source: str = "built-in"
+
+    @classmethod
+    def builtin(cls) -> Catalog:
+        products = {p["asin"]: p for p in PRODUCTS}
+        goals = []
+        for g in GOALS:
+            target = products[g["asin"]]
+            goals.append({"asin": g["asin"], "query": target["query"], "name": target["name"],
+                          "category": target["category"], "product_category": target["product_category"],
+                          "instruction_text": f"{g['instruction']}, and price lower than {g['price_upper']:.2f} dollars",
+                          "attributes": list(g["attributes"]), "goal_options": list(g["options"].values()),
+                          "price_upper": g["price_upper"]})
+        return cls(products, {a: float(p["Price"]) for a, p in products.items()}, goals)
+
+    @classmethod
+    def load(cls, folder: str | Path, *, seed: int = 233) -> Catalog:
+        """A catalogue in the official format from ``folder`` (see the module docstring)."""
+        folder = Path(folder)
+        items = sorted(folder.glob("items_shuffle*.json"))
+        if not items:
+            raise UserError(f"No items_shuffle*.json in {folder}: give the folder holding the official WebShop "
+                            "data (web_agent_site's data/ after its setup.sh: items_shuffle_1000.json, "
+                            "items_ins_v2_1000.json, items_human_ins.json).")
+        raw = _read_json(items[0])
+        attrs_file = next(iter(sorted(folder.glob("items_ins_v2*.json"))), None)
+        attributes = _read_json(attrs_file) if attrs_file else {}
+        human_file = folder / "items_human_ins.json"
+        human = _read_json(human_file) if human_file.exists() else {}
+        reviews_file = folder / "all_products_reviews.json"
+        ratings = ({r["asin"]: r.get("average_rating", "N.A.") for r in _read_json(reviews_file)}
+                   if reviews_file.exists() else {})
+        rng = random.Random(seed)
+        products: dict[str, dict[str, Any]] = {}
+        prices: dict[str, float] = {}
+        for p in raw:
+            asin = str(p.get("asin", ""))
+            if asin == "nan" or not asin or len(asin) > 10 or asin in products:
+                continue
+            products[asin] = product = _official_product(p, attributes.get(asin, {}), ratings.get(asin, "N.A."))
+            pricing = product.pop("pricing")
+            prices[asin] = pricing[0] if len(pricing) == 1 else rng.uniform(*pricing[:2])
+        goals = []
+        for asin, product in products.items():
+            for instruction in human.get(asin, []):
+                if not instruction.get("instruction_attributes"):
+                    continue  # the official skips goals without attributes
+                upper, text = _price_limit(prices[asin], rng)
+                goals.append({"asin": asin, "query": product["query"], "name": product["name"],
+                              "category": product["category"], "product_category": product["product_category"],
+                              "instruction_text": instruction["instruction"].strip(".") + text,
+                              "attributes": instruction["instruction_attributes"],
+                              "goal_options": instruction.get("instruction_options", []), "price_upper": upper})
+        random.Random(seed).shuffle(goals)
+        if not goals:
+            raise UserError(f"{folder} has products but no human goals (items_human_ins.json): the site needs "
+                            "goals to play.")
+        return cls(products, prices, goals, source=str(folder))
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as e:
+        raise UserError(f"Cannot read the WebShop catalogue file {path}: {e}. Re-download it with the official "
+                        "setup.sh.") from e
+
+
+def _official_product(p: dict[str, Any], attributes: dict[str, Any], rating: Any) -> dict[str, Any]:
+    pricing_text = p.get("pricing") or ""
+    try:
+        pricing = [float(Decimal(re.sub(r"[^\d.]", "", x))) for x in pricing_text.split("$")[1:]] or [100.0]
+    except InvalidOperation:
+        pricing = [100.0]
+    tag = f"${pricing[0]}" if len(pricing) == 1 else f"${pricing[0]} to ${pricing[1]}"
+    options: dict[str, list[str]] = {}
+    for name, contents in (p.get("customization_options") or {}).items():
+        if contents:
+            options[name.lower()] = [c["value"].strip().replace("/", " | ").lower() for c in contents]
+    bullets = p.get("small_description") or []
+    return {"asin": p["asin"], "Title": p.get("name", ""), "name": p.get("name", ""), "Price": tag,
+            "pricing": pricing[:2], "query": str(p.get("query", "")).lower().strip(),
+            "category": p.get("category", ""), "product_category": p.get("product_category", ""),
+            "Description": p.get("full_description") or "", "BulletPoints": bullets if isinstance(bullets, list)
+            else [bullets], "options": options, "Attributes": attributes.get("attributes", ["DUMMY_ATTR"]),
+            "Rating": rating}

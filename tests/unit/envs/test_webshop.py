@@ -1,15 +1,21 @@
 import asyncio
+import functools
+import json
+import urllib.request
 
 import pytest
 
 from agentkit.context import RunContext
 from agentkit.envs.base import EnvCrashed
-from agentkit.envs.webshop.adapter import WebShop
-from agentkit.envs.webshop.catalog import GOALS, PRODUCTS
-from agentkit.envs.webshop.scorer import reward, token_set_ratio
-from agentkit.envs.webshop.server import serving
+from agentkit.envs.webshop import scorer
+from agentkit.envs.webshop.adapter import Page, WebShop, render
+from agentkit.envs.webshop.catalog import GOALS, Catalog
+from agentkit.envs.webshop.server import parse_options, serving
+from agentkit.errors import UserError
 from agentkit.models.testing import ScriptedModel
 from agentkit.workflows import react
+
+CATALOG = Catalog.builtin()
 
 
 @pytest.fixture(scope="module")
@@ -18,8 +24,8 @@ def site():
         yield url
 
 
-async def _play(url, goal, actions):
-    env = WebShop(url=url, goals=len(GOALS))
+async def _play(url, goal, actions, mode="react"):
+    env = WebShop(url=url, goals=len(GOALS), mode=mode)
     try:
         obs = await env.reset(goal)
         return obs, [await env.step(a) for a in actions]
@@ -27,32 +33,257 @@ async def _play(url, goal, actions):
         await env.close()
 
 
+def _official(goal_index, asin, options, price=None):
+    goal = CATALOG.goals[goal_index]
+    target = {**CATALOG.products[goal["asin"]], **goal}
+    product = CATALOG.products[asin]
+    return scorer.reward(product, target, price=CATALOG.prices[asin] if price is None else price, options=options)
+
+
+# --- the reward, point by point (the values are the official goal.py's on the same inputs) ---
+
+@pytest.mark.parametrize(("goal", "asin", "options", "official"), [
+    (2, "B0AK000005", {"flavor": "sea salt", "size": "12 pack"}, 0.75),    # "sea salt" is in the title: no matter
+    (4, "B0AK000008", {"flavor": "mint", "size": "100 count"}, 0.8),       # "mint" is in the title too
+    (10, "B0AK000020", {"size": "6 ft", "color": "grey"}, 0.8),            # the title says "6 ft"
+    (11, "B0AK000017", {"size": "33 ft"}, 0.75),
+    (10, "B0AK000020", {"size": "10 ft", "color": "grey"}, 1.0),
+])
+def test_options_are_matched_against_the_goal_options_only_never_the_product_text(goal, asin, options, official):
+    assert _official(goal, asin, options) == pytest.approx(official)
+
+
+def test_each_goal_option_counts_once_so_the_reward_never_exceeds_1():
+    # goal 3 wants one option (16 ounce); choosing it twice over, or extra options, cannot add to it
+    assert _official(3, "B0AK000006", {"size": "16 ounce", "flavor": "16 ounce", "pack": "16 ounce"}) == 1.0
+    assert all(_official(g, a, {k: v[0] for k, v in p["options"].items()}) <= 1.0
+               for g in range(len(GOALS)) for a, p in CATALOG.products.items())
+
+
+@pytest.mark.parametrize(("chosen", "wanted", "matches"), [
+    ("pack of 12", "12 pack", 1), ("10ft", "10 ft", 1), ("large", "x-large", 1), ("24 fl oz", "12 fl oz", 1),
+    ("gluten-free", "gluten free", 1), ("6 ft", "10 ft", 0), ("m", "medium", 0), ("GREY", "grey", 1),
+])
+def test_every_option_is_fuzzed_as_the_official_does_sizes_included(chosen, wanted, matches):
+    assert scorer.option_matches([chosen], [wanted]) == matches
+
+
+def test_the_fuzzy_score_is_thefuzz_rounded_to_an_integer_before_the_threshold():
+    assert scorer.token_set_ratio("gluten-free", "gluten free") == 100
+    assert scorer.token_set_ratio("10ft", "10 ft") == 89 and isinstance(scorer.token_set_ratio("a", "b"), int)
+    assert scorer.token_set_ratio("fl oz 24", "fl oz 12") == 88  # 87.5 rounds up, so it passes > 85
+
+
+@pytest.mark.parametrize(("value", "normal"), [("walnut brown", "brown"), ("dark grey", "dark"), ("black forest", "black"),
+                                               ("violet lavender", "lavender"), ("mint", "mint"), ("webshop", "webshop")])
+def test_colours_are_normalised_to_the_first_official_colour_they_contain(value, normal):
+    assert scorer.normalize_color(value) == normal
+
+
+def test_normalised_colours_decide_the_match():
+    assert scorer.option_matches(["walnut brown"], ["walnut"]) == 0  # "brown" vs "walnut"
+    assert scorer.option_matches(["dark grey"], ["grey"]) == 0  # "dark" vs "grey"
+    assert scorer.option_matches(["light heather grey"], ["grey"]) == 1  # "grey" comes before "heather", "light"
+
+
+def test_attributes_match_fuzzily_or_as_a_substring_of_one_field():
+    product = {"Attributes": ["noise cancelling"], "Title": "Quiet Headphones", "BulletPoints": ["wireless", "bluetooth"],
+               "Description": "long battery"}
+    goal = lambda *a: {"attributes": list(a)}  # noqa: E731
+    assert scorer.attribute_matches(product, goal("cancelling noise")) == 1  # token sets: 100
+    assert scorer.attribute_matches(product, goal("quiet")) == 1  # in the title, lower-cased
+    assert scorer.attribute_matches(product, goal("wireless bluetooth")) == 1  # the bullet points are one field
+    assert scorer.attribute_matches(product, goal("bluetooth long")) == 0  # across bullet points and description
+    assert scorer.attribute_matches(product, goal("Quiet")) == 0  # the goal attribute is not lower-cased
+
+
+def _typed(name, query="x", category="X › Y"):
+    return {"name": name, "query": query, "product_category": category}
+
+
+@pytest.mark.parametrize(("product", "goal", "r_type"), [
+    (_typed("running shoes"), _typed("running shoes", "q", "A › B"), 1.0),           # all nouns shared
+    (_typed("shoes"), _typed("running shoes", "q", "A › B"), 1.0),                   # 1/2 > 0.2
+    (_typed("cable"), _typed("usb cable charger adapter plug", "q", "A › B"), 0.5),  # 1/5 = 0.2: not > 0.2
+    (_typed("cable", "q"), _typed("usb cable charger adapter plug", "q"), 1.0),      # ... but found by the query
+    (_typed("cable", category="A › X › Y"), _typed("usb cable charger adapter plug", "q", "A › X"), 1.0),  # 2 levels
+    (_typed("bag", "q"), _typed("a b c d e f g h i j bag", "q"), 0.1),              # 1/11 < 0.1, whatever else
+    (_typed("tea bags", "q"), _typed("running shoes", "q"), 0.0),                   # none shared, whatever else
+    (_typed("tea"), _typed("", "q", "A › B"), 0.5),                                 # no goal nouns: 0.2
+])
+def test_the_type_reward_levels(monkeypatch, product, goal, r_type):
+    monkeypatch.setattr(scorer, "type_nouns", str.split)  # the rule, apart from the tagger
+    assert scorer.type_reward(product, goal) == r_type
+
+
+def test_without_spacy_the_type_nouns_are_words_minus_stop_words(monkeypatch):
+    monkeypatch.setattr(scorer, "_nlp", functools.cache(lambda: None))
+    assert scorer.noun_source() == "approximation"
+    assert scorer.type_nouns("Sneakers, for the men's gym") == ["sneakers", "men", "gym"]  # punctuation dropped
+    assert scorer.type_nouns("shoe shoe") == ["shoe", "shoe"]  # repeats counted, as the official counts nouns
+
+
+def test_spacy_nouns_are_used_when_installed():
+    pytest.importorskip("spacy")
+    assert scorer.noun_source() == "spacy"
+    assert scorer.type_nouns("walking shoes") == ["shoes"]  # "walking" is a verb to the tagger
+
+
+# --- observation modes ---
+
+_HIDDEN_PAGE = """<html><head><title>WebShop</title><script>var goal = "secret-script";</script></head><body>
+<div id="instruction-text"><h4>Instruction:<br>buy tea</h4></div>
+<form method="post" action="/s"><button class="btn">Back to Search</button></form>
+<div class="grid-item"><!-- category: secret-comment -->
+<h4><a class="product-link" href="/item_page/s/B1/q/1/{}">B1</a></h4><h4>Green Tea</h4><h5>$3.00</h5></div>
+<div style="display: none"><pre>secret-none</pre></div><h4 hidden>secret-attr</h4>
+<input type="hidden" value="secret-input"><style>.x {}</style></body></html>"""
+
+
+@pytest.mark.parametrize("mode", ["react", "text", "text_rich"])
+def test_comments_scripts_and_hidden_elements_never_reach_the_agent(mode):
+    text = render(Page(_HIDDEN_PAGE, "http://h/search_results/s/q/1"), mode)
+    assert "Green Tea" in text and "B1" in text
+    assert "secret" not in text
+
+
+# The item page as the official text env renders it (its templates' structure, recorded from a run of the
+# official site: the instruction in an h4 after "Instruction:<br>", Back to Search and "< Prev" forms, an
+# options block with radios and labels, title, price, rating, the sub-page buttons and Buy Now).
+_OFFICIAL_ITEM = """<!DOCTYPE html>
+<html>
+  <head><link rel="stylesheet" href="/static/style.css"><script src="jquery.min.js"></script></head>
+  <body>
+    <div class="container py-5">
+      <div class="row top-buffer"><div class="col-sm-6">
+          <div id="instruction-text" class="text-center">
+            <h4>Instruction:<br>i need a large green stripe jumpsuit, and price lower than 40.00 dollars</h4>
+          </div></div></div>
+      <div class="row top-buffer">
+        <form method="post" action="/?session_id=abc"><button type="submit" class="btn btn-success">Back to Search</button></form>
+      </div>
+      <div class="row top-buffer">
+        <form method="post" action="/?session_id=abc&amp;keywords=jumpsuit&amp;page=1">
+          <button type="submit" class="btn btn-primary">&lt; Prev</button>
+        </form>
+      </div>
+      <div class="row top-buffer"><div class="col-md-4 mb-4 mb-md-0">
+            <div class="row top-buffer">
+              <h4>size</h4>
+              <div class="radio-toolbar">
+                  <input type="radio" id="radio_size0" name="size" value="small" data-url="/?options=%7B%27size%27%3A+%27small%27%7D">
+                  <label for="radio_size0">small</label>
+                  <input type="radio" id="radio_size1" name="size" value="large" data-url="/?options=%7B%27size%27%3A+%27large%27%7D">
+                  <label for="radio_size1">large</label>
+              </div>
+            </div>
+        </div>
+        <div class="col-md-6">
+          <h2>Daily Ritual Women's Jumpsuit</h2>
+          <h4>Price: $20.66 to $29.2</h4>
+          <h4>Rating: N.A.</h4>
+          <div class="col-sm-3" name="description">
+              <form method="post" action="/d"><button class="btn btn-primary" type="submit">Description</button></form>
+          </div>
+        </div>
+        <div class="col-sm-2">
+            <form method="post" action="/done"><button type="submit" class="btn btn-lg purchase">Buy Now</button></form>
+        </div>
+      </div>
+    </div>
+  </body>
+  <script>$(document).ready(function() {});</script>
+</html>"""
+
+
+def test_a_recorded_official_item_page_renders_as_react_and_the_official_modes_show_it():
+    page = Page(_OFFICIAL_ITEM, "http://h/item_page/abc/B07DKGJR74/jumpsuit/1/{'size': 'large'}", {"size": "large"})
+    assert render(page, "react") == ("\n[Back to Search] \n[< Prev] \nsize [small][[large]]\nDaily Ritual Women's "
+                                     "Jumpsuit \nPrice: $20.66 to $29.2 \nRating: N.A. \n[Description] \n[Buy Now] ")
+    text = render(page, "text")
+    assert text.startswith("Instruction: [SEP] i need a large green stripe jumpsuit") and " [SEP] < Prev [SEP] " in text
+    rich = render(page, "text_rich")
+    assert rich.startswith("You have clicked large.\n") and "  [clicked button] large [clicked button_]" in rich
+    assert "[button] Buy Now [button_]" in rich and "  [button] small [button_]" in rich
+
+
+def test_an_unknown_mode_is_refused_with_the_choices():
+    with pytest.raises(UserError, match="react, text, text_rich"):
+        WebShop(mode="html")
+
+
+# --- the fixture site and the adapter, end to end ---
+
 def test_buying_the_right_product_with_the_right_options_scores_1(site):
     obs, results = asyncio.run(_play(site, "10", ["search[braided usb c cable]", "click[B0AK000020]", "click[10 ft]",
                                                   "click[grey]", "click[Buy Now]"]))
-    assert obs.task.startswith("find a braided fast charging usb c cable") and "[Search]" in obs.text
-    assert "[Back to Search]" in results[0].observation and "[B0AK000020]" in results[0].observation
-    assert "[10 ft (selected)]" in results[2].observation and "[Buy Now]" in results[3].observation
+    assert obs.task.startswith("find a braided fast charging usb c cable") and obs.text.startswith("\nWebShop \n")
+    assert obs.text.endswith("\n[Search] ")
+    assert "\n[Back to Search] \nPage 1 (Total results:" in results[0].observation
+    assert "\n[B0AK000020] \n" in results[0].observation
+    assert results[2].observation == "You have clicked 10 ft."
     last = results[-1]
     assert last.done and last.won and last.reward == 1.0
+    assert last.observation == "Your score (min 0.0, max 1.0): 1.0"
 
 
-def test_wrong_options_get_partial_reward_as_the_official_formula(site):
+def test_wrong_options_get_the_official_partial_reward(site):
     _, results = asyncio.run(_play(site, "10", ["search[usb c cable]", "click[B0AK000020]", "click[3 ft]",
                                                  "click[Buy Now]"]))
-    # 2 attributes + 1 of 2 options wrong (3 ft) + price ok, over 2 + 2 + 1
+    # 2 attributes + 0 of 2 goal options (10 ft, grey) + price ok, over 2 + 2 + 1
     assert results[-1].done and not results[-1].won and results[-1].reward == pytest.approx(3 / 5)
 
 
-def test_invalid_actions_are_observations(site):
+def test_prev_from_a_sub_page_returns_to_the_item_page_with_its_options(site):
+    _, results = asyncio.run(_play(site, "10", ["search[usb c cable]", "click[B0AK000020]", "click[10 ft]",
+                                                 "click[Description]", "click[< Prev]", "click[< Prev]"]))
+    assert "A braided USB-C charging cable." in results[3].observation
+    assert "[[10 ft]]" in results[4].observation and "[Buy Now]" in results[4].observation
+    assert "Page 1 (Total results:" in results[5].observation  # and from the item page to the results
+
+
+def test_react_mode_invalid_actions_answer_as_the_react_client(site):
     _, results = asyncio.run(_play(site, "0", ["click[Buy Now]", "buy it", "search[]", "search[running shoes]",
-                                               "search[again]", "click[Next >]"]))
-    assert results[0].observation.startswith("Invalid action: there is no [Buy Now]")
-    assert "search[<query>]" in results[0].observation
-    assert "not search[query] or click[button]" in results[1].observation
-    assert "query is empty" in results[2].observation
-    assert "no search box" in results[4].observation and "click[back to search]" in results[4].observation
+                                               "search[again]", "click[Search]"]))
+    for i in (0, 1, 2, 4, 5):
+        assert results[i].observation == "Invalid action!" and results[i].info["invalid"]
+    assert "no search box" in results[4].info["why"] and "[Buy Now]" in results[0].info["why"]
+    assert "[Back to Search]" in results[3].observation and not results[3].info
     assert all(not r.done for r in results)
+
+
+@pytest.mark.parametrize("mode", ["text", "text_rich"])
+def test_official_modes_search_from_any_page_and_ignore_what_they_cannot_do(site, mode):
+    _, results = asyncio.run(_play(site, "0", ["search[running shoes]", "click[B0AK000001]", "click[Nowhere]",
+                                               "search[walking shoes]"], mode=mode))
+    assert results[2].observation == results[1].observation and results[2].info["invalid"]  # nothing happened
+    assert "B0AK000002" in results[3].observation and not results[3].info  # a search from the item page
+    if mode == "text_rich":  # the visited product is marked on the next results page
+        assert "[clicked button] B0AK000001 [clicked button_]" in results[3].observation
+
+
+def _get(url):
+    with urllib.request.urlopen(url) as response:
+        return response.read().decode()
+
+
+def test_the_site_accepts_the_official_url_forms(site):
+    _get(f"{site}/ses_fixed_10")
+    quoted = urllib.request.quote(str({"size": "10 ft", "color": "grey"}), safe="")
+    keywords = urllib.request.quote(str(["usb", "cable"]), safe="")
+    page = _get(f"{site}/item_page/ses_fixed_10/B0AK000020/{keywords}/1/{quoted}")
+    assert 'value="10 ft" data-url' in page and "checked" in page
+    assert json.loads('{"size": "10 ft"}') == parse_options('{"size": "10 ft"}') == parse_options("{'size': '10 ft'}")
+    done = _get(f"{site}/done/ses_fixed_10/B0AK000020/{quoted}")
+    assert "<pre>1.0</pre>" in done
+    assert "Current Query" not in page
+
+
+def test_a_malformed_options_segment_is_a_400_not_a_crash(site):
+    _get(f"{site}/ses_fixed_1")
+    with pytest.raises(urllib.error.HTTPError) as e:
+        _get(f"{site}/item_page/ses_fixed_1/B0AK000003/boots/1/not-a-dict")
+    assert e.value.code == 400
 
 
 def test_an_unreachable_site_is_an_env_crash():
@@ -67,18 +298,66 @@ def test_an_unreachable_site_is_an_env_crash():
         asyncio.run(go())
 
 
-def test_scorer_follows_the_official_definition():
-    product = {p["asin"]: p for p in PRODUCTS}
-    goal = {**product[GOALS[0]["asin"]], **GOALS[0]}
-    right = {"size": "8", "color": "coral"}
-    assert reward(product[goal["asin"]], goal, price=42.99, options=right) == 1.0
-    assert reward(product[goal["asin"]], goal, price=99.0, options=right) == pytest.approx(4 / 5)  # over budget
-    assert reward(product[goal["asin"]], goal, price=42.99, options={"size": "9", "color": "coral"}) == \
-        pytest.approx(4 / 5)  # sizes match exactly or not at all
-    # a different product type (tea bags for running shoes) gets no reward
-    assert reward(product["B0AK000008"], goal, price=8.0, options={}) == 0.0
-    assert token_set_ratio("noise cancelling", "cancelling noise") == 100.0
+# --- a catalogue in the official format ---
 
+def _official_files(folder):
+    items = [{"asin": "B000000001", "name": "Acme Jasmine Green Tea Bags, 100 Count", "full_description": "Tea.",
+              "small_description": ["Organic", "Caffeine free"], "pricing": "$8.50",
+              "customization_options": {"Flavor": [{"value": "Jasmine", "image": None}, {"value": "Mint/Lemon"}]},
+              "images": ["x.jpg"], "query": "green tea ", "category": "grocery",
+              "product_category": "Grocery › Beverages › Tea"},
+             {"asin": "B000000002", "name": "Acme Black Tea", "full_description": "", "small_description": "Strong",
+              "pricing": "$5.00$9.00", "customization_options": None, "images": ["y.jpg"], "query": "black tea",
+              "category": "grocery", "product_category": "Grocery › Beverages › Tea"}]
+    (folder / "items_shuffle_1000.json").write_text(json.dumps(items))
+    (folder / "items_ins_v2_1000.json").write_text(json.dumps({"B000000001": {"attributes": ["organic"]}}))
+    (folder / "items_human_ins.json").write_text(json.dumps({"B000000001": [
+        {"instruction": "i want organic jasmine tea.", "instruction_attributes": ["organic"],
+         "instruction_options": ["jasmine"]},
+        {"instruction": "no attributes", "instruction_attributes": [], "instruction_options": []}]}))
+
+
+def test_an_official_format_catalogue_loads_as_the_official_engine_reads_it(tmp_path):
+    _official_files(tmp_path)
+    catalog = Catalog.load(tmp_path)
+    tea = catalog.products["B000000001"]
+    assert tea["options"] == {"flavor": ["jasmine", "mint | lemon"]} and tea["Attributes"] == ["organic"]
+    assert tea["query"] == "green tea" and tea["Price"] == "$8.5" and catalog.prices["B000000001"] == 8.5
+    assert catalog.products["B000000002"]["Attributes"] == ["DUMMY_ATTR"]
+    assert 5.0 <= catalog.prices["B000000002"] <= 9.0 and catalog.products["B000000002"]["BulletPoints"] == ["Strong"]
+    assert len(catalog.goals) == 1  # the goal without attributes is skipped
+    goal = catalog.goals[0]
+    assert goal["instruction_text"].startswith("i want organic jasmine tea, and price lower than ")
+    assert goal["price_upper"] in (20.0, 30.0, 40.0)  # two of the next four 10-dollar steps, the larger
+    assert Catalog.load(tmp_path).goals == catalog.goals  # seeded: the same on every load
+
+
+def test_the_fixture_site_plays_an_official_format_catalogue(tmp_path):
+    _official_files(tmp_path)
+    with serving(catalog=Catalog.load(tmp_path)) as url:
+        env = WebShop(url=url, goals=1)
+
+        async def go():
+            try:
+                await env.reset("0")
+                steps = [await env.step(a) for a in ["search[jasmine tea]", "click[B000000001]", "click[jasmine]",
+                                                     "click[Buy Now]"]]
+                return steps[-1]
+            finally:
+                await env.close()
+        last = asyncio.run(go())
+    assert last.done and last.won and last.reward == 1.0
+
+
+def test_a_folder_without_the_official_files_says_what_it_needs(tmp_path):
+    with pytest.raises(UserError, match="items_shuffle"):
+        Catalog.load(tmp_path)
+    (tmp_path / "items_shuffle_1000.json").write_text("{not json")
+    with pytest.raises(UserError, match="Cannot read the WebShop catalogue file"):
+        Catalog.load(tmp_path)
+
+
+# --- an agent on the site ---
 
 def test_react_shops_on_the_fixture_site(site):
     model = ScriptedModel(["Thought: search.\nAction: search[wireless noise cancelling headphones]",
