@@ -36,7 +36,7 @@ ENVS = {
     "alfworld": EnvSpec("agentkit.envs.alfworld", "AlfWorld", "eval_in_distribution", "train", 50),
     "textworld_express": EnvSpec("agentkit.envs.textworld_express", "TextWorldExpress", "test", "train", 50),
     "scienceworld": EnvSpec("agentkit.envs.scienceworld", "ScienceWorld", "test", "train", 60),
-    "webshop": EnvSpec("agentkit.envs.webshop.adapter", "WebShop", "test", None, 15),
+    "webshop": EnvSpec("agentkit.envs.webshop.adapter", "WebShop", "test", "train", 15),
 }
 _ALIASES = {"twx": "textworld_express", "textworld-express": "textworld_express", "sciworld": "scienceworld",
             "alfred": "alfworld"}

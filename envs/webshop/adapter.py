@@ -37,6 +37,7 @@ A search page in each mode::
 
 from __future__ import annotations
 
+import json
 import re
 import urllib.error
 import urllib.parse
@@ -190,7 +191,8 @@ class WebShop(ThreadedEnv):
     Args:
         split: ``test`` (goals 0-499), ``dev`` or ``train``.
         url: the site's base URL.
-        goals: use only the split's first N goals (a small site, e.g. the fixture's 12).
+        goals: use only the split's first N goals (the built-in fixture site has 12 test goals, ids 0-11, and 8
+            train goals, ids 1500-1507).
         mode: the observation mode: ``react`` (default), ``text`` or ``text_rich``.
         timeout: seconds per HTTP request.
     """
@@ -206,7 +208,7 @@ class WebShop(ThreadedEnv):
             raise UserError(f"Unknown WebShop observation mode {mode!r}; use one of {', '.join(MODES)}.")
         first, end = SPLITS[split]
         self.split, self.url, self.mode, self.timeout = split, url.rstrip("/"), mode, timeout
-        self._ids = [str(i) for i in range(first, end if goals is None else min(end, first + goals))]
+        self._ids = [str(i) for i in range(first, end if goals is None else min(end, first + int(goals)))]
         self._clickables: dict[str, tuple[str, str]] = {}
         self._has_search = False
         self._page = Page("", "")
@@ -254,7 +256,16 @@ class WebShop(ThreadedEnv):
         heading = box.find("h4") if box is not None else None
         instruction = heading.get_text(" ", strip=True) if heading is not None else ""
         instruction = re.sub(r"^Instruction:\s*", "", instruction)
+        self._gold = self._expert_plan(session)
         return Obs(text, instruction, None)
+
+    def _expert_plan(self, session: str) -> list[str]:
+        """The fixture site's winning path for the session (its reference policy); none on other sites."""
+        try:
+            with urllib.request.urlopen(f"{self.url}/expert/{session}", timeout=self.timeout) as response:
+                return list(json.loads(response.read())["plan"])
+        except (urllib.error.URLError, OSError, ValueError, KeyError):
+            return []
 
     def _step(self, action: str) -> StepResult:
         match = _ACTION.match(action)

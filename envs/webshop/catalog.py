@@ -1,4 +1,4 @@
-"""The fixture site's catalogue: this project's 20 products and 12 shopping goals (written for this project;
+"""The fixture site's catalogue: this project's 20 products, 12 shopping goals and 8 training goals (written for
 no WebShop data), or a catalogue in the official WebShop format loaded from disk.
 
 Each product has the fields the official reward reads: ``query`` (the search that found it), a
@@ -27,7 +27,7 @@ from typing import Any
 
 from agentkit.errors import UserError
 
-__all__ = ["GOALS", "PRODUCTS", "Catalog"]
+__all__ = ["GOALS", "PRODUCTS", "TRAIN_GOALS", "Catalog"]
 
 
 def _product(asin: str, title: str, price: float, category: str, query: str, name: str, attributes: list[str],
@@ -158,7 +158,29 @@ GOALS = [
      "attributes": ["battery operated", "warm white"], "options": {"size": "66 ft"}, "price_upper": 20.0},
 ]
 
+# Goals for learning and demonstrations: the fixture's train split (site goals 1500-1507, where the official
+# train split starts), on products no test goal targets.
+TRAIN_GOALS = [
+    {"asin": "B0AK000002", "instruction": "i want slip on women's walking shoes with memory foam, size 7, navy",
+     "attributes": ["slip on", "memory foam"], "options": {"size": "7", "color": "navy"}, "price_upper": 40.0},
+    {"asin": "B0AK000004", "instruction": "find men's canvas sneakers with a rubber sole in size 10, white",
+     "attributes": ["canvas", "rubber sole"], "options": {"size": "10", "color": "white"}, "price_upper": 30.0},
+    {"asin": "B0AK000007", "instruction": "i need low fat baked veggie chips, bbq flavor, 24 count",
+     "attributes": ["low fat", "baked"], "options": {"flavor": "bbq", "size": "24 count"}, "price_upper": 20.0},
+    {"asin": "B0AK000009", "instruction": "i'm looking for fair trade loose leaf black tea, 8 ounce",
+     "attributes": ["fair trade", "loose leaf"], "options": {"size": "8 ounce"}, "price_upper": 20.0},
+    {"asin": "B0AK000011", "instruction": "i want a cruelty free tea tree conditioner in the 24 fl oz size",
+     "attributes": ["cruelty free"], "options": {"size": "24 fl oz"}, "price_upper": 20.0},
+    {"asin": "B0AK000013", "instruction": "find a reef safe water resistant mineral sunscreen, 6 oz",
+     "attributes": ["reef safe", "water resistant"], "options": {"size": "6 oz"}, "price_upper": 20.0},
+    {"asin": "B0AK000015", "instruction": "i need an ergonomic office chair with lumbar support in grey",
+     "attributes": ["lumbar support"], "options": {"color": "grey"}, "price_upper": 150.0},
+    {"asin": "B0AK000019", "instruction": "i want wired earbuds with microphone, tangle free, white",
+     "attributes": ["with microphone", "tangle free"], "options": {"color": "white"}, "price_upper": 20.0},
+]
+
 _PRICE_STEPS = [10.0 * i for i in range(1, 100)]
+TRAIN_START = 1500  # the official train split's first goal id
 
 
 def _price_limit(price: float, rng: random.Random) -> tuple[float, str]:
@@ -172,24 +194,25 @@ def _price_limit(price: float, rng: random.Random) -> tuple[float, str]:
 
 @dataclass
 class Catalog:
-    """Products by ASIN, their prices, and the goals in site order (session ``fixed_N`` plays goal N)."""
+    """Products by ASIN, their prices, and the goals by site id (session ``fixed_N`` plays goal N)."""
 
     products: dict[str, dict[str, Any]]
     prices: dict[str, float]
-    goals: list[dict[str, Any]] = field(default_factory=list)
+    goals: dict[int, dict[str, Any]] = field(default_factory=dict)
     source: str = "built-in"
 
     @classmethod
     def builtin(cls) -> Catalog:
         products = {p["asin"]: p for p in PRODUCTS}
-        goals = []
-        for g in GOALS:
+        goals = {}
+        ids = [*range(len(GOALS)), *range(TRAIN_START, TRAIN_START + len(TRAIN_GOALS))]
+        for n, g in zip(ids, GOALS + TRAIN_GOALS, strict=True):
             target = products[g["asin"]]
-            goals.append({"asin": g["asin"], "query": target["query"], "name": target["name"],
-                          "category": target["category"], "product_category": target["product_category"],
-                          "instruction_text": f"{g['instruction']}, and price lower than {g['price_upper']:.2f} dollars",
-                          "attributes": list(g["attributes"]), "goal_options": list(g["options"].values()),
-                          "price_upper": g["price_upper"]})
+            goals[n] = {"asin": g["asin"], "query": target["query"], "name": target["name"],
+                        "category": target["category"], "product_category": target["product_category"],
+                        "instruction_text": f"{g['instruction']}, and price lower than {g['price_upper']:.2f} dollars",
+                        "attributes": list(g["attributes"]), "goal_options": list(g["options"].values()),
+                        "price_upper": g["price_upper"]}
         return cls(products, {a: float(p["Price"]) for a, p in products.items()}, goals)
 
     @classmethod
@@ -234,7 +257,7 @@ class Catalog:
         if not goals:
             raise UserError(f"{folder} has products but no human goals (items_human_ins.json): the site needs "
                             "goals to play.")
-        return cls(products, prices, goals, source=str(folder))
+        return cls(products, prices, dict(enumerate(goals)), source=str(folder))
 
 
 def _read_json(path: Path) -> Any:

@@ -5,7 +5,8 @@ structure, scored by ``scorer.py``.
 Routes (as the official app): ``/<session>`` (search page; POST ``search_query`` redirects to results),
 ``/search_results/<session>/<keywords>/<page>``, ``/item_page/<session>/<asin>/<keywords>/<page>/<options>``,
 ``/item_sub_page/<session>/<asin>/<keywords>/<page>/<sub_page>/<options>`` and ``/done/<session>/<asin>/
-<options>``. ``keywords`` is a Python list literal (``['usb', 'c', 'cable']``, what the official app's
+<options>``, and ``/expert/<session>`` (this site only: a winning path, the reference policy that plays
+demonstrations). ``keywords`` is a Python list literal (``['usb', 'c', 'cable']``, what the official app's
 ``url_for`` writes) or plain words; ``options`` is ``str(dict)`` (``{'size': '10 ft'}``, what the official
 app and ReAct's client send) or JSON. A session id ending in ``fixed_N`` gets goal N; any other gets a
 seeded random goal.
@@ -75,6 +76,17 @@ def _search(catalog: Catalog, keywords: list[str]) -> list[dict[str, Any]]:
     return [p for p in ranked if score(p) > 0] or ranked
 
 
+def _ranges(ids: dict[int, Any]) -> str:
+    """Goal ids as ranges: ``0-11, 1500-1507``."""
+    spans: list[list[int]] = []
+    for n in sorted(ids):
+        if spans and n == spans[-1][1] + 1:
+            spans[-1][1] = n
+        else:
+            spans.append([n, n])
+    return ", ".join(f"{a}-{b}" if a != b else str(a) for a, b in spans)
+
+
 def _price_tag(product: dict[str, Any]) -> str:
     price = product["Price"]
     return price if isinstance(price, str) else f"${price:.2f}"
@@ -130,7 +142,7 @@ class _Handler(BaseHTTPRequestHandler):
             if len(parts) == 1:
                 return self._index(parts[0], form)
             handler = {"search_results": self._results, "item_page": self._item, "item_sub_page": self._sub,
-                       "done": self._done}.get(parts[0])
+                       "done": self._done, "expert": self._expert}.get(parts[0])
             if handler is None or parts[1] not in self.sessions:
                 return self._send(404, "<h1>Not found</h1>")
             return handler(*parts[1:])
@@ -144,9 +156,10 @@ class _Handler(BaseHTTPRequestHandler):
         goals = self.catalog.goals
         if session not in self.sessions:
             match = re.search(r"fixed_(\d+)$", session)
-            if match and int(match.group(1)) >= len(goals):
-                return self._send(404, f"<h1>No goal {match.group(1)}</h1><p>This site has {len(goals)} goals.</p>")
-            goal = goals[int(match.group(1))] if match else random.Random(session).choice(goals)
+            if match and int(match.group(1)) not in goals:
+                return self._send(404, f"<h1>No goal {match.group(1)}</h1><p>This site has {len(goals)} goals, "
+                                       f"ids {_ranges(goals)}.</p>")
+            goal = goals[int(match.group(1))] if match else random.Random(session).choice(list(goals.values()))
             self.sessions[session] = {"goal": goal, "done": False}
         if form and form.get("search_query"):
             keywords = form["search_query"][0].lower().split(" ")
@@ -209,6 +222,21 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             content = '<p class="product-info">No Reviews</p>'
         self._send(200, _page(self._goal(session)["instruction_text"], body + content))
+
+    def _expert(self, session: str) -> None:
+        """The fixture's reference policy for demonstrations (the official site has none): a path that wins
+        the session's goal. Only the adapter's ``expert_action`` reads it; the agent never sees it."""
+        goal = self._goal(session)
+        product = self.catalog.products[goal["asin"]]
+        clicks = [v for v in goal["goal_options"] if any(v in values for values in product["options"].values())]
+        plan = [f"search[{product['query']}]", f"click[{goal['asin']}]", *(f"click[{v}]" for v in clicks),
+                "click[Buy Now]"]
+        data = json.dumps({"plan": plan}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
     def _done(self, session: str, asin: str, options: str) -> None:
         state, product, chosen = self.sessions[session], self.catalog.products[asin], parse_options(options)

@@ -375,3 +375,26 @@ def test_react_shops_on_the_fixture_site(site):
     state = asyncio.run(go())
     assert state["won"] and state["reward"] == 1.0 and len(state["steps"]) == 4
     assert "wireless noise cancelling headphones in blue" in model.requests[0].messages[1]["content"]
+
+
+def test_the_fixture_has_train_goals_where_the_official_train_split_starts_and_an_expert_that_wins_them(site):
+    from agentkit.envs.demos import expert_demos
+
+    async def go():
+        env = WebShop("train", url=site, goals=8)
+        try:
+            assert env.task_ids() == [str(i) for i in range(1500, 1508)]
+            return await expert_demos(env)
+        finally:
+            await env.close()
+
+    demo = asyncio.run(go())["shopping"]
+    assert demo.startswith("Task: i want slip on women's walking shoes") and "Action: search[women walking shoes]" in demo
+    assert "Action: click[navy]\nObservation: You have clicked navy." in demo
+    assert demo.endswith("Observation: Your score (min 0.0, max 1.0): 1.0")
+
+
+def test_a_goal_the_site_does_not_have_is_a_404_naming_the_ids(site):
+    with pytest.raises(urllib.error.HTTPError) as e:
+        _get(f"{site}/x_fixed_12")
+    assert e.value.code == 404 and "ids 0-11, 1500-1507" in e.value.read().decode()
