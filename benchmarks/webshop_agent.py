@@ -49,7 +49,7 @@ async def run(arms: list[str], out: Path, model: str) -> None:
         for arm in arms:
             memory = None
             if arm == "memory":
-                memory = out / "memory"
+                memory = out / "experience"  # the store (the arm's run folder is out / "memory")
                 learn = EvalConfig(env="webshop", split="train", env_options={**site, "goals": len(TRAIN_GOALS)},
                                    policy="expert", learn=True, memory=str(memory), model=model)
                 await run_eval(learn, out=out / "learn", resume=_resume(out / "learn"))
