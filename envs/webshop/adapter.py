@@ -100,10 +100,9 @@ class Page:
                 "done": "end"}.get(path[0], "init")
 
 
-def render(page: Page, mode: str = "react") -> str:
-    """The page as the agent sees it in ``mode`` (see the module docstring)."""
-    soup = _soup(page.html)
-    strings = _visible_strings(soup)
+def render(page: Page, mode: str = "react", soup: Any = None) -> str:
+    """The page as the agent sees it in ``mode`` (see the module docstring); ``soup``: the page already parsed."""
+    strings = _visible_strings(soup if soup is not None else _soup(page.html))
     if mode == "text":
         return " [SEP] ".join(t.strip() for t in strings if t != "\n")
     if mode == "text_rich":
@@ -169,8 +168,8 @@ def _react(strings: list[Any], page: Page) -> str:
     return observation
 
 
-def page_text(soup: Any) -> tuple[str, dict[str, tuple[str, str]], bool]:
-    """(the page in ``text`` mode, clickables by lower-case label → (method, url), whether it has a search box)."""
+def _controls(soup: Any) -> tuple[dict[str, tuple[str, str]], bool]:
+    """(clickables by lower-case label → (method, url), whether the page has a search box)."""
     clickables: dict[str, tuple[str, str]] = {}
     for button in soup.find_all("button", class_="btn"):
         form = button.find_parent("form")
@@ -181,8 +180,7 @@ def page_text(soup: Any) -> tuple[str, dict[str, tuple[str, str]], bool]:
         clickables[link.get_text(strip=True).lower()] = ("GET", link.get("href", ""))
     for radio in soup.select('input[type="radio"]'):
         clickables[str(radio.get("value")).lower()] = ("GET", radio.get("data-url", ""))
-    has_search = soup.find(id="search_input") is not None
-    return " [SEP] ".join(t.strip() for t in _visible_strings(soup) if t != "\n"), clickables, has_search
+    return clickables, soup.find(id="search_input") is not None
 
 
 class WebShop(ThreadedEnv):
@@ -240,11 +238,11 @@ class WebShop(ThreadedEnv):
         self._page = Page(page, url, _chosen_options(url), self._page.visited)
         if self._page.kind == "item":
             self._page.visited.add(urllib.parse.unquote_plus(urllib.parse.urlparse(url).path).split("/")[3].upper())
-        _, self._clickables, self._has_search = page_text(soup)
+        self._clickables, self._has_search = _controls(soup)
         box = soup.find(id="search_input")
         form = box.find_parent("form") if box is not None else None
         self._search_action = (form.get("action") if form is not None else None) or url
-        return render(self._page, self.mode), soup
+        return render(self._page, self.mode, soup), soup
 
     def _reset(self, task_id: str) -> Obs:
         if task_id not in self._ids:
@@ -290,7 +288,7 @@ class WebShop(ThreadedEnv):
             found = soup.find(id="reward")
             pre = found.find("pre") if found is not None else None
             score = float(pre.get_text(strip=True)) if pre is not None else 0.0
-            text = render(Page(page, final_url), self.mode)
+            text = render(Page(page, final_url), self.mode, soup)
             return StepResult(text, reward=score, done=True, won=score >= 1.0, score=score)
         is_option = urllib.parse.urlparse(url).path.startswith("/item_page/") and self._page.kind == "item"
         text, _ = self._show(page, final_url)
