@@ -13,6 +13,10 @@ when present, ``items_human_ins.json`` and ``all_products_reviews.json``) the wa
 in a product's price range, price limits from the next 10-dollar steps above the price. Both draws use a
 seeded generator (233, the official goal-shuffle seed), so goal N is the same on every run here; the
 official app draws prices unseeded, so its goal N's price limit can differ from run to run.
+
+``Catalog.export(folder)`` writes a catalogue in those files, so that the official app (and
+``Catalog.load``) can serve the built-in products: the official data have no separate product type, so the
+exported ``name`` is the full title and the type reward reads the title's nouns, as it does on the real data.
 """
 
 from __future__ import annotations
@@ -259,6 +263,32 @@ class Catalog:
                             "goals to play.")
         return cls(products, prices, dict(enumerate(goals)), source=str(folder))
 
+    def export(self, folder: str | Path) -> Path:
+        """Write this catalogue as the official data files (``items_shuffle_1000.json``,
+        ``items_ins_v2_1000.json``, ``items_human_ins.json``, ``all_products_reviews.json``) in ``folder``."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        items, attributes, reviews = [], {}, []
+        human: dict[str, list[dict[str, Any]]] = {}
+        for asin, p in self.products.items():
+            items.append({"asin": asin, "name": p["Title"], "full_description": p["Description"],
+                          "small_description": p["BulletPoints"], "pricing": f"${self.prices[asin]}",
+                          "customization_options": {k: [{"value": v, "image": None} for v in values]
+                                                    for k, values in p["options"].items()},
+                          "images": [""], "query": p["query"], "category": p["category"],
+                          "product_category": p["product_category"]})
+            attributes[asin] = {"attributes": p["Attributes"]}
+            reviews.append({"asin": asin, "average_rating": p.get("Rating", "N.A."), "reviews": []})
+        for goal in self.goals.values():
+            instruction = goal["instruction_text"].split(", and price lower than ")[0]
+            human.setdefault(goal["asin"], []).append({
+                "instruction": instruction, "instruction_attributes": goal["attributes"],
+                "instruction_options": goal["goal_options"]})
+        for name, data in (("items_shuffle_1000.json", items), ("items_ins_v2_1000.json", attributes),
+                           ("items_human_ins.json", human), ("all_products_reviews.json", reviews)):
+            (folder / name).write_text(json.dumps(data, indent=1), encoding="utf-8")
+        return folder
+
 
 def _read_json(path: Path) -> Any:
     try:
@@ -286,3 +316,15 @@ def _official_product(p: dict[str, Any], attributes: dict[str, Any], rating: Any
             "Description": p.get("full_description") or "", "BulletPoints": bullets if isinstance(bullets, list)
             else [bullets], "options": options, "Attributes": attributes.get("attributes", ["DUMMY_ATTR"]),
             "Rating": rating}
+
+
+def main() -> None:
+    import argparse
+    parser = argparse.ArgumentParser(description="the fixture site's catalogue in the official WebShop format")
+    parser.add_argument("--export", required=True, metavar="DIR", help="write the built-in catalogue here")
+    folder = Catalog.builtin().export(parser.parse_args().export)
+    print(f"wrote the built-in catalogue to {folder}")
+
+
+if __name__ == "__main__":
+    main()

@@ -11,7 +11,8 @@ demonstrations). ``keywords`` is a Python list literal (``['usb', 'c', 'cable']`
 app and ReAct's client send) or JSON. A session id ending in ``fixed_N`` gets goal N; any other gets a
 seeded random goal.
 
-Pages carry the official templates' structure: ``#instruction-text`` with ``Instruction:<br>text``, the
+Pages carry the official templates' structure in their newer layout (the one ReAct's recorded prompts show;
+the oldest stored templates have "Current Query:" and "< Back to Results" instead): ``#instruction-text`` with ``Instruction:<br>text``, the
 search box ``#search_input``, ``button.btn`` in forms, ``a.product-link`` for results, option radios with
 ``data-url``, "Page N (Total results: T)", ``< Prev`` / ``Next >``, ``< Prev`` from a sub-page back to the
 item page, and — as on the official site — a commented-out block per result and a ``display:none`` block on

@@ -2,6 +2,7 @@ import asyncio
 import functools
 import json
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -147,64 +148,26 @@ def test_comments_scripts_and_hidden_elements_never_reach_the_agent(mode):
     assert "secret" not in text
 
 
-# The item page as the official text env renders it (its templates' structure, recorded from a run of the
-# official site: the instruction in an h4 after "Instruction:<br>", Back to Search and "< Prev" forms, an
-# options block with radios and labels, title, price, rating, the sub-page buttons and Buy Now).
-_OFFICIAL_ITEM = """<!DOCTYPE html>
-<html>
-  <head><link rel="stylesheet" href="/static/style.css"><script src="jquery.min.js"></script></head>
-  <body>
-    <div class="container py-5">
-      <div class="row top-buffer"><div class="col-sm-6">
-          <div id="instruction-text" class="text-center">
-            <h4>Instruction:<br>i need a large green stripe jumpsuit, and price lower than 40.00 dollars</h4>
-          </div></div></div>
-      <div class="row top-buffer">
-        <form method="post" action="/?session_id=abc"><button type="submit" class="btn btn-success">Back to Search</button></form>
-      </div>
-      <div class="row top-buffer">
-        <form method="post" action="/?session_id=abc&amp;keywords=jumpsuit&amp;page=1">
-          <button type="submit" class="btn btn-primary">&lt; Prev</button>
-        </form>
-      </div>
-      <div class="row top-buffer"><div class="col-md-4 mb-4 mb-md-0">
-            <div class="row top-buffer">
-              <h4>size</h4>
-              <div class="radio-toolbar">
-                  <input type="radio" id="radio_size0" name="size" value="small" data-url="/?options=%7B%27size%27%3A+%27small%27%7D">
-                  <label for="radio_size0">small</label>
-                  <input type="radio" id="radio_size1" name="size" value="large" data-url="/?options=%7B%27size%27%3A+%27large%27%7D">
-                  <label for="radio_size1">large</label>
-              </div>
-            </div>
-        </div>
-        <div class="col-md-6">
-          <h2>Daily Ritual Women's Jumpsuit</h2>
-          <h4>Price: $20.66 to $29.2</h4>
-          <h4>Rating: N.A.</h4>
-          <div class="col-sm-3" name="description">
-              <form method="post" action="/d"><button class="btn btn-primary" type="submit">Description</button></form>
-          </div>
-        </div>
-        <div class="col-sm-2">
-            <form method="post" action="/done"><button type="submit" class="btn btn-lg purchase">Buy Now</button></form>
-        </div>
-      </div>
-    </div>
-  </body>
-  <script>$(document).ready(function() {});</script>
-</html>"""
+# Pages the official WebShop app served (on the built-in catalogue, exported in the official format) and what
+# the official converters made of each: the official text env's text / text_rich modes and ReAct's client; see
+# the file's "source" and the README's WebShop section for how it was recorded.
+_RECORDED = json.loads((Path(__file__).parent / "data" / "webshop_official_pages.json").read_text(encoding="utf-8"))
 
 
-def test_a_recorded_official_item_page_renders_as_react_and_the_official_modes_show_it():
-    page = Page(_OFFICIAL_ITEM, "http://h/item_page/abc/B07DKGJR74/jumpsuit/1/{'size': 'large'}", {"size": "large"})
-    assert render(page, "react") == ("\n[Back to Search] \n[< Prev] \nsize [small][[large]]\nDaily Ritual Women's "
-                                     "Jumpsuit \nPrice: $20.66 to $29.2 \nRating: N.A. \n[Description] \n[Buy Now] ")
-    text = render(page, "text")
-    assert text.startswith("Instruction: [SEP] i need a large green stripe jumpsuit") and " [SEP] < Prev [SEP] " in text
-    rich = render(page, "text_rich")
-    assert rich.startswith("You have clicked large.\n") and "  [clicked button] large [clicked button_]" in rich
-    assert "[button] Buy Now [button_]" in rich and "  [button] small [button_]" in rich
+@pytest.mark.parametrize("mode", ["react", "text", "text_rich"])
+@pytest.mark.parametrize("recorded", _RECORDED["pages"], ids=[p["name"] for p in _RECORDED["pages"]])
+def test_recorded_official_pages_render_as_the_official_converters_render_them(recorded, mode):
+    page = Page(recorded["html"], recorded["url"], recorded["options"], set(recorded["visited"]))
+    # Where the page holds hidden elements (the done page's goal block), the official text env shows them and
+    # this adapter does not: the expected text is the official conversion of the page without them.
+    assert render(page, mode) == recorded.get(f"{mode}_shown", recorded[mode])
+
+
+def test_the_recorded_pages_cover_every_official_page_kind_and_the_hidden_goal_block():
+    kinds = {Page(p["html"], p["url"]).kind for p in _RECORDED["pages"]}
+    assert kinds == {"init", "search", "item", "item_sub", "end"}
+    done = next(p for p in _RECORDED["pages"] if p["name"] == "done")
+    assert "price upper" in done["text"] and "price upper" not in done["text_shown"]
 
 
 def test_an_unknown_mode_is_refused_with_the_choices():
@@ -398,3 +361,23 @@ def test_a_goal_the_site_does_not_have_is_a_404_naming_the_ids(site):
     with pytest.raises(urllib.error.HTTPError) as e:
         _get(f"{site}/x_fixed_12")
     assert e.value.code == 404 and "ids 0-11, 1500-1507" in e.value.read().decode()
+
+
+def test_the_builtin_catalogue_exports_to_the_official_format_and_loads_back(tmp_path):
+    folder = CATALOG.export(tmp_path / "data")
+    loaded = Catalog.load(folder)
+    assert loaded.products.keys() == CATALOG.products.keys()
+    for asin, product in CATALOG.products.items():
+        back = loaded.products[asin]
+        assert {k: back[k] for k in ("Title", "options", "Attributes", "BulletPoints", "Description", "query")} == \
+            {k: product[k] for k in ("Title", "options", "Attributes", "BulletPoints", "Description", "query")}
+        assert back["name"] == product["Title"]  # the official data's name is the full title
+        assert loaded.prices[asin] == CATALOG.prices[asin]
+    strip = lambda g: (g["asin"], g["instruction_text"].split(", and price")[0], g["goal_options"])  # noqa: E731
+    assert sorted(map(strip, loaded.goals.values())) == sorted(map(strip, CATALOG.goals.values()))
+
+
+def test_the_official_app_launcher_says_what_a_checkout_is(tmp_path):
+    from agentkit.envs.webshop.official import prepare
+    with pytest.raises(UserError, match="not a WebShop checkout"):
+        prepare(tmp_path, tmp_path)
