@@ -77,6 +77,10 @@ def add_eval_arguments(parser: argparse.ArgumentParser, *, learning: bool = Fals
     run.add_argument("--out", help="run folder (default runs/ENV-SPLIT-POLICY-TIME)")
     run.add_argument("--resume", action="store_true", help="continue the run in --out, skipping finished episodes")
     run.add_argument("--no-plot", dest="plot", action="store_false", help="skip the PNG plot")
+    run.add_argument("--executor", choices=("local", "ray"), default="local",
+                     help="where episodes play: this process (default) or Ray actors (pip install 'agentkit[ray]')")
+    run.add_argument("--ray-address", metavar="HOST:PORT",
+                     help="a running Ray cluster (`ray start --head` prints it; default: start a local one)")
     memory = parser.add_argument_group("experience memory")
     memory.add_argument("--memory", metavar="PATH", help="a memory folder the agent recalls from and records into")
     memory.add_argument("--frozen", action="store_true", help="read the memory only: record nothing")
@@ -165,17 +169,20 @@ async def learn_command(args: argparse.Namespace) -> int:
 async def _evaluate(args: argparse.Namespace, *, learning: bool) -> int:
     """Parse the flags into an EvalConfig, run it with a live view, then show the table and the plot."""
     from agentkit.experiments import ConfigError, run_eval
+    from agentkit.experiments.executors import get_executor
 
     console = _console()
     view = _EvalView(console)
+    executor = get_executor(getattr(args, "executor", "local"), address=getattr(args, "ray_address", None))
     try:
         config = _config(args, learning=learning)
         result = await run_eval(config, out=args.out, resume=args.resume, on_record=view.record,
-                                on_event=view.event)
+                                on_event=view.event, executor=executor)
     except ConfigError as e:
         raise e.named(FLAGS) from None
     finally:
         view.close()
+        executor.close()
     records = [r.to_json() for r in result.records]
     _render(console, {result.out.name: records}, None if not args.plot else result.out / "success.png",
             title=str(result.out))

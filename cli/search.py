@@ -41,6 +41,9 @@ def add_search_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--memory", metavar="PATH", help="a memory folder designs with recall read (frozen)")
     parser.add_argument("--out", help="the search folder (default runs/search-TARGET-STRATEGY-SEED)")
     parser.add_argument("--resume", action="store_true", help="continue the search in --out")
+    parser.add_argument("--executor", choices=("local", "ray"), default="local",
+                        help="where candidates' episodes play: this process (default) or Ray actors")
+    parser.add_argument("--ray-address", metavar="HOST:PORT", help="a running Ray cluster (default: a local one)")
     parser.add_argument("--no-plot", dest="plot", action="store_false", help="report: skip the PNG")
 
 
@@ -82,10 +85,14 @@ async def _search(args: argparse.Namespace) -> int:
     view = _Progress(console, budget)
     console.print(f"[dim]search {escape(str(out))} · {args.strategy} on {args.target} · seed design "
                   f"{config.seed_design.name} ({config.seed_design.id})[/]", highlight=False)
+    from agentkit.experiments.executors import get_executor
+
+    executor = get_executor(args.executor, address=args.ray_address)
     try:
-        result = await run_search(config, out=out, resume=args.resume, on_progress=view)
+        result = await run_search(config, out=out, resume=args.resume, on_progress=view, executor=executor)
     finally:
         view.close()
+        executor.close()
     console.print(f"[bold]stopped:[/] {escape(result.stopped)}", highlight=False)
     return _report([str(out)], plot=True, console=console)
 

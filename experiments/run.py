@@ -36,13 +36,14 @@ from agentkit.envs.registry import ENVS, make_env, options_of
 from agentkit.errors import UserError
 from agentkit.experiments.config import RESUMABLE, ConfigError, EvalConfig
 from agentkit.experiments.events import Distilled, Phase, PhaseDone, RunStarted
-from agentkit.experiments.harness import Callbacks, OnEvent, OnRecord, Play, play_episodes
+from agentkit.experiments.executors import LocalExecutor
+from agentkit.experiments.harness import Callbacks, OnEvent, OnRecord, Play
 from agentkit.experiments.players import AgentPlayer, ExpertPlayer, demonstrations
 from agentkit.experiments.problems import ProblemEnv, SolverPlayer
 from agentkit.experiments.records import EpisodeRecord
 from agentkit.workflows.tasks import get_task
 
-__all__ = ["RunResult", "default_folder", "run_eval"]
+__all__ = ["PlayerRecipe", "RunResult", "default_folder", "run_eval"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,8 +86,10 @@ def default_folder(config: EvalConfig) -> Path:
 
 
 async def run_eval(config: EvalConfig, *, out: str | Path | None = None, resume: bool = False,
-                   on_record: OnRecord | None = None, on_event: OnEvent | None = None) -> RunResult:
-    """Run ``config``'s episodes into the run folder ``out`` (default: ``default_folder``).
+                   on_record: OnRecord | None = None, on_event: OnEvent | None = None,
+                   executor: Any = None) -> RunResult:
+    """Run ``config``'s episodes into the run folder ``out`` (default: ``default_folder``), on ``executor``
+    (``agentkit.experiments.executors``: this process by default, or a Ray cluster).
 
     Raises:
         UserError: a folder that holds another run (or one with other settings, on resume), no episodes
@@ -95,12 +98,14 @@ async def run_eval(config: EvalConfig, *, out: str | Path | None = None, resume:
     """
     notify = Callbacks(on_record, on_event)
     try:
-        return await _run(config, out, resume, notify)
+        return await _run(config, out, resume, notify, executor or LocalExecutor())
     finally:
         notify.close()
 
 
-async def _run(config: EvalConfig, out: str | Path | None, resume: bool, notify: Callbacks) -> RunResult:
+async def _run(config: EvalConfig, out: str | Path | None, resume: bool, notify: Callbacks,
+               executor: Any) -> RunResult:
+    executor.check(config)
     env_options = dict(config.env_options)
     if config.task is not None:
         task = get_task(config.task)
@@ -126,7 +131,7 @@ async def _run(config: EvalConfig, out: str | Path | None, resume: bool, notify:
     done = log.start(resolved.to_json(), resume=resume, defaults=EvalConfig.defaults(), resumable=RESUMABLE)
     wanted = set(tasks)
     async with _Session(resolved, folder, env_options, notify) as session:
-        await session.prepare(demo_split)
+        await session.prepare(demo_split, build=executor.local)
         finished = [r for r in done if r["task_id"] in wanted]
         notify.event(None, RunStarted(
             env=resolved.env or resolved.task, split=split, policy=resolved.workflow or "expert", model=session.model_name,
@@ -137,8 +142,8 @@ async def _run(config: EvalConfig, out: str | Path | None, resume: bool, notify:
         chunks = [tasks[i:i + every] for i in range(0, len(tasks), every)] if every else [tasks]
         for chunk in chunks:
             before = log.load()
-            after = await play_episodes(make, chunk, session.player, log, concurrency=resolved.concurrency,
-                                        callbacks=notify)
+            after = await executor.play(make, chunk, log, player=session.player, recipe=session.recipe,
+                                        concurrency=resolved.concurrency, callbacks=notify)
             if resolved.learn and len(after) > len(before):  # a resumed run does not distil finished chunks again
                 await session.distill()
     records = [EpisodeRecord.from_json(r) for r in log.load() if r["task_id"] in wanted]
@@ -166,6 +171,51 @@ async def _select(make: Any, config: EvalConfig, split: str) -> list[str]:
     return tasks
 
 
+@dataclass
+class PlayerRecipe:
+    """How to build a run's player wherever episodes play (this process, or each Ray worker): the resolved
+    config and the demonstrations the driver played. ``model_options`` override the spec's options (a worker
+    sets its thread count)."""
+
+    config: EvalConfig
+    demos: dict[str, str] | None = None
+
+    async def build(self, on_event: OnEvent, *, memory: Any = None, phase: Any = None,
+                    model_options: dict[str, Any] | None = None) -> tuple[Play, Any]:
+        """The player and the model it holds (``None`` for the expert), the model loaded."""
+        config = self.config
+        if config.policy == "expert":
+            return ExpertPlayer(max_steps=config.max_steps or 100, memory=memory, on_event=on_event), None
+        from agentkit.models.registry import load_model
+        from agentkit.workflows.registry import build_workflow
+
+        task = get_task(config.task) if config.task is not None else None
+        if task is not None:
+            graph = build_workflow(config.workflow, **{**config.builder_options(), "task": task})
+        else:
+            options = config.builder_options(demos=self.demos is not None)
+            if "demos" in options:
+                options["demos"] = self.demos
+            graph = build_workflow(config.workflow, **options)
+        model = load_model(config.model, **(model_options or {}))
+        try:
+            with (phase or _no_phase)("load_model", f"Loading {model.name}…"):
+                await model.load()
+        except BaseException:
+            await model.aclose()
+            raise
+        common = dict(workflow=config.workflow, temperature=config.temperature, seed=config.seed,
+                      prompts=config.prompts, memory=memory, limits=config.limits, on_event=on_event)
+        if task is not None:
+            return SolverPlayer(graph, model, task, max_tokens=config.max_tokens or 512, **common), model
+        return AgentPlayer(graph, model, max_tokens=config.max_tokens, **common), model
+
+
+@contextlib.contextmanager
+def _no_phase(name: str, text: str) -> Iterator[None]:
+    yield
+
+
 class _Session:
     """What a run holds open: the memory, the model, the player; closed at the end whatever happens."""
 
@@ -174,6 +224,7 @@ class _Session:
         self.model: Any = None
         self.memory: Any = None
         self.player: Play | None = None
+        self.recipe: PlayerRecipe | None = None
 
     async def __aenter__(self) -> _Session:
         return self
@@ -201,43 +252,22 @@ class _Session:
         finally:
             self.notify.event(None, PhaseDone(name, time.perf_counter() - started))
 
-    async def prepare(self, demo_split: str | None) -> None:
+    async def prepare(self, demo_split: str | None, *, build: bool = True) -> None:
+        """Open the memory, play the demonstrations, and (``build``: when episodes play in this process)
+        build the player; ``recipe`` builds it anywhere else."""
         config = self.config
         if config.memory:
             from agentkit.memory.experience import Memory
 
             self.memory = Memory(config.memory, embedder=config.embedder, frozen=config.frozen)
-        if config.policy == "expert":
-            self.player = ExpertPlayer(max_steps=config.max_steps or 100, memory=self.memory,
-                                       on_event=self.notify.event)
-            return
-        from agentkit.models.registry import load_model
-        from agentkit.workflows.registry import build_workflow
-
-        if config.task is not None:
-            await self._prepare_solver(build_workflow, load_model)
-            return
-        options = config.builder_options(demos=demo_split is not None)
-        if "demos" in options:
-            options["demos"] = await self._demos(demo_split)
-        graph = build_workflow(config.workflow, **options)
-        self.model = load_model(config.model)
-        with self.phase("load_model", f"Loading {self.model.name}…"):
-            await self.model.load()
-        self.player = AgentPlayer(graph, self.model, workflow=config.workflow, temperature=config.temperature,
-                                  seed=config.seed, prompts=config.prompts, memory=self.memory,
-                                  max_tokens=config.max_tokens, limits=config.limits, on_event=self.notify.event)
-
-    async def _prepare_solver(self, build_workflow: Any, load_model: Any) -> None:
-        config = self.config
-        task = get_task(config.task)
-        graph = build_workflow(config.workflow, **{**config.builder_options(), "task": task})
-        self.model = load_model(config.model)
-        with self.phase("load_model", f"Loading {self.model.name}…"):
-            await self.model.load()
-        self.player = SolverPlayer(graph, self.model, task, workflow=config.workflow, temperature=config.temperature,
-                                   seed=config.seed, max_tokens=config.max_tokens or 512, limits=config.limits,
-                                   prompts=config.prompts, memory=self.memory, on_event=self.notify.event)
+        demos = None
+        if config.policy == "agent" and config.task is None and "demos" in config.builder_options(
+                demos=demo_split is not None):
+            demos = await self._demos(demo_split)
+        self.recipe = PlayerRecipe(config, demos)
+        if build:
+            self.player, self.model = await self.recipe.build(self.notify.event, memory=self.memory,
+                                                              phase=self.phase)
 
     async def _demos(self, split: str | None) -> dict[str, str]:
         cache = self.out / "demos.json"

@@ -232,8 +232,9 @@ class _Scorer:
     """
 
     def __init__(self, target: Target, cache: EpisodeCache, out: Path, *, run_id: str, model: str | None,
-                 episode_seed: int, concurrency: int, memory: str | Path | None) -> None:
+                 episode_seed: int, concurrency: int, memory: str | Path | None, executor: Any = None) -> None:
         self.target, self.cache, self.out, self.run_id = target, cache, out, run_id
+        self.executor = executor
         self.model, self.episode_seed, self.concurrency, self.memory = model, episode_seed, concurrency, memory
         self.model_id = model_fingerprint(model)
         self.hits = 0
@@ -260,7 +261,7 @@ class _Scorer:
                                         **({"memory": self.memory} if key.memory != "none" else {}))
             digest = hashlib.sha256(" ".join(missing).encode()).hexdigest()[:8]
             folder = self.out / "episodes" / f"{design.id}-{part}-{digest}"
-            result = await run_eval(config, out=folder, resume=folder.exists(),
+            result = await run_eval(config, out=folder, resume=folder.exists(), executor=self.executor,
                                     on_record=lambda r: self.cache.put(key, r, run=self.run_id))
             for record in result.records:  # one the log kept but a kill kept from the cache
                 self.cache.put(key, record, run=self.run_id)
@@ -270,12 +271,13 @@ class _Scorer:
 
 class _Search:
     def __init__(self, config: SearchConfig, out: Path, target: Target, cache: EpisodeCache,
-                 on_progress: Callable[[SearchProgress], Any] | None) -> None:
+                 on_progress: Callable[[SearchProgress], Any] | None, executor: Any = None) -> None:
         self.config, self.out, self.target, self.cache = config, out, target, cache
         self.on_progress = on_progress
         self.run_id = f"{out.resolve()}"
         self.scorer = _Scorer(target, cache, out, run_id=self.run_id, model=config.model,
-                              episode_seed=config.episode_seed, concurrency=config.concurrency, memory=config.memory)
+                              episode_seed=config.episode_seed, concurrency=config.concurrency, memory=config.memory,
+                              executor=executor)
         self.archive: list[Candidate] = []
         self.started = time.monotonic()
         self.seconds_before = 0.0
@@ -486,7 +488,7 @@ def _insights(folder: str | None) -> list[str]:
 
 async def run_search(config: SearchConfig, *, out: str | Path, resume: bool = False,
                      on_progress: Callable[[SearchProgress], Any] | None = None,
-                     cache: str | Path | None = None) -> SearchResult:
+                     cache: str | Path | None = None, executor: Any = None) -> SearchResult:
     """Run (or, with ``resume``, continue) a search into the folder ``out``.
 
     Raises:
@@ -510,7 +512,7 @@ async def run_search(config: SearchConfig, *, out: str | Path, resume: bool = Fa
                                      test=config.sizes[2])  # the same parts for every search
     config.seed_design.eval_config(**target.run_settings("validation"))  # a design that does not fit fails here
     store = EpisodeCache(cache or folder.parent / "episode-cache.sqlite")
-    search = _Search(config, folder, target, store, on_progress)
+    search = _Search(config, folder, target, store, on_progress, executor)
     archive_path = folder / "archive.jsonl"
     if archive_path.exists():
         for line in archive_path.read_text(encoding="utf-8").splitlines():
