@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from agentkit import __version__
-from agentkit.cli import eval as cli_eval, memory as cli_memory, run as cli_run, search as cli_search, tui as cli_tui
+from agentkit.cli import eval as cli_eval, memory as cli_memory, run as cli_run, search as cli_search, serve as cli_serve, tui as cli_tui
 from agentkit.errors import AgentkitError, UserError
 from agentkit.models.usage import track_usage
 
@@ -71,6 +71,9 @@ def _parser() -> argparse.ArgumentParser:
         ("tui", "chat in the terminal UI: any workflow, its reasoning live, what memory recalled",
          cli_tui.EXAMPLES, "Chat with a model through a workflow in a Textual app; conversations are kept.",
          cli_tui.add_tui_arguments, cli_tui.tui_command, True),
+        ("serve", "start a local batching model server (llama.cpp's, N slots; or vllm serve)", cli_serve.EXAMPLES,
+         "Serve a model over the OpenAI protocol with N requests at once; prints the spec to use; Ctrl+C stops "
+         "it.", cli_serve.add_serve_arguments, cli_serve.serve_command, False),
         ("report", "tables and plots from eval runs, one or several compared", cli_eval.REPORT_EXAMPLES,
          "Re-render eval runs from their episodes.jsonl; compare several.", cli_eval.add_report_arguments,
          cli_eval.report_command, False),
