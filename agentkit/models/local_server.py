@@ -17,7 +17,16 @@ from pathlib import Path
 
 from agentkit.errors import ModelServerError
 
-__all__ = ["llama_server"]
+__all__ = ["llama_server", "stop_process"]
+
+
+def stop_process(process: subprocess.Popen, *, timeout: float = 30) -> None:
+    """Ask a server process to stop; kill it if it has not after ``timeout`` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
 
 
 def _free_port() -> int:
@@ -55,8 +64,4 @@ def llama_server(model_path: str | Path, *, alias: str = "local", n_ctx: int = 2
                     time.sleep(0.5)
             yield url
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop_process(proc, timeout=20)

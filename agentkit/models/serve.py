@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from agentkit.errors import ModelServerError, UserError
+from agentkit.models.local_server import stop_process
 
 __all__ = ["ServePlan", "plan_server", "serving_model", "vllm_command"]
 
@@ -160,8 +161,4 @@ def _vllm(plan: ServePlan, startup_seconds: float) -> Iterator[None]:
             time.sleep(1)
         yield
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_process(process)
