@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +68,22 @@ class EpisodeLog:
             f.write(line)
             f.flush()
             os.fsync(f.fileno())
+
+    def drop(self, unwanted: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
+        """Take the records ``unwanted`` picks out of the log, so that a resumed run plays those episodes
+        again (the log is rewritten to a temporary file and swapped in whole: a kill leaves either file);
+        returns what was taken out."""
+        records = self.load()
+        gone = [r for r in records if unwanted(r)]
+        if gone:
+            kept = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records if not unwanted(r))
+            temporary = self.path.with_suffix(".jsonl.tmp")
+            with open(temporary, "wb") as f:
+                f.write(kept.encode("utf-8"))
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(temporary, self.path)
+        return gone
 
     def start(self, config: Mapping[str, Any], *, resume: bool, defaults: Mapping[str, Any] | None = None,
               resumable: Collection[str] = ()) -> list[dict[str, Any]]:

@@ -6,7 +6,9 @@ Either way the driver alone writes ``episodes.jsonl``: workers send each finishe
 events every quarter second, so resume, ``on_record``, ``on_event`` and the reports work as they do
 locally. A Ray worker that dies mid-episode (its process killed, its node lost) is replaced and the episode
 is played again once on the new worker; if that worker dies too, the episode is recorded with the error. An
-episode that finished is written once, when it finishes, and never played again.
+episode that finished is written once, when it finishes, and never played again. A model server that dies
+is handled as locally (``harness.ServerWatch``): the episodes in flight are recorded as errors, and the run
+stops only if the server stays down.
 
     agentkit eval --env twx --limit 20 --concurrency 4 --executor ray                      # a local cluster
     agentkit eval --env twx --limit 200 --concurrency 32 --executor ray --ray-address HOST:6379
@@ -24,7 +26,7 @@ from agentkit.envs.base import ThreadedEnv
 from agentkit.envs.eval import EpisodeLog
 from agentkit.errors import UserError
 from agentkit.experiments.events import EpisodeFinished, EpisodeStarted
-from agentkit.experiments.harness import Callbacks, Play, _close_quietly, _episode, play_episodes
+from agentkit.experiments.harness import Callbacks, Play, ServerWatch, _close_quietly, _episode, play_episodes
 from agentkit.experiments.records import EpisodeRecord
 
 __all__ = ["EXECUTORS", "LocalExecutor", "RayExecutor", "get_executor"]
@@ -226,6 +228,7 @@ class _Driver:
         self.workers = [self._spawn() for _ in range(k)]
         self.running: dict[asyncio.Future[Any], tuple[int, str]] = {}
         self.deaths: Counter[str] = Counter()
+        self.watch = ServerWatch(k)
 
     def _spawn(self) -> Any:
         return self.actor.remote(self.make_env, self.recipe, self.threads)
@@ -290,6 +293,7 @@ class _Driver:
         self.records.append(record)
         self.notify.record(record)
         self.notify.event(task_id, EpisodeFinished(record))
+        self.watch.saw(record)
 
     async def _close_workers(self) -> None:
         for worker in self.workers:

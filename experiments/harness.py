@@ -5,8 +5,11 @@ episode. Each of the K workers owns one environment for its whole life, so simul
 are started K times, not once per episode, and all of them are closed at the end, also on errors and
 cancellation. An episode whose environment crashes is recorded with ``error`` set (and that worker gets a
 fresh environment); an episode whose agent raises is recorded the same way; either way the run goes on.
-Misconfiguration (``UserError``) and an unreachable model server stop it instead (every episode would
-fail); what finished is kept, and ``--resume`` plays the rest.
+An episode the model server failed (``ModelServerError``: it died, or kept answering with errors) is
+recorded the same way and the run goes on, so a server that dies mid-run costs the episodes in flight,
+not the run; once more episodes in a row than run at once have failed on it (``ServerWatch``: it is down,
+not hiccupping), the run stops, and ``--resume`` plays those episodes again and then the rest.
+Misconfiguration (``UserError``) stops the run at once (every episode would fail); what finished is kept.
 
 Callbacks (``Callbacks``) are the faces' business: one that raises is logged once and counted, and the
 run and its records go on.
@@ -44,7 +47,7 @@ from agentkit.errors import ModelServerError, UserError
 from agentkit.experiments.events import EpisodeFinished, EpisodeStarted
 from agentkit.experiments.records import EpisodeRecord
 
-__all__ = ["Callbacks", "OnEvent", "OnRecord", "Play", "play_episodes"]
+__all__ = ["Callbacks", "OnEvent", "OnRecord", "Play", "ServerWatch", "play_episodes", "server_failed"]
 
 _logger = logging.getLogger("agentkit.experiments")
 
@@ -88,6 +91,35 @@ class Callbacks:
                 _logger.warning("%s raised %d times in this run", name, count)
 
 
+_SERVER_ERROR = f"{ModelServerError.__name__}: "
+
+
+def server_failed(record: dict[str, Any] | EpisodeRecord) -> bool:
+    """Whether an episode (a record or its JSON) was lost to the model server rather than played."""
+    error = record.get("error") if isinstance(record, dict) else record.error
+    return bool(error) and error.startswith(_SERVER_ERROR)
+
+
+class ServerWatch:
+    """Counts the episodes in a row the model server failed. The episodes in flight when a server dies fail
+    together and the run goes on; ``limit`` in a row (more than run at once) means the episodes started
+    after them failed too, so ``saw`` raises ``ModelServerError`` and the run stops with what to do."""
+
+    def __init__(self, concurrency: int) -> None:
+        self.limit, self.streak = max(1, concurrency) + 1, 0
+
+    def saw(self, record: EpisodeRecord) -> None:
+        if not server_failed(record):
+            self.streak = 0
+            return
+        self.streak += 1
+        if self.streak >= self.limit:
+            raise ModelServerError(f"The model server failed {self.streak} episodes in a row, so the run stopped "
+                                   f"(the last: {record.error[len(_SERVER_ERROR):][:400]}). They are recorded "
+                                   "as errors; start the server again and rerun with --resume, which plays "
+                                   "them again, then the rest.")
+
+
 async def play_episodes(make_env: Callable[[], ThreadedEnv], task_ids: list[str], play: Play, log: EpisodeLog, *,
                         concurrency: int = 1, callbacks: Callbacks | None = None) -> list[EpisodeRecord]:
     """Play ``task_ids`` (skipping those already in ``log``), ``concurrency`` at a time; return every record
@@ -100,6 +132,7 @@ async def play_episodes(make_env: Callable[[], ThreadedEnv], task_ids: list[str]
         if task_id not in finished:
             queue.put_nowait(task_id)
     records = list(done)
+    watch = ServerWatch(concurrency)
 
     async def worker() -> None:
         env: ThreadedEnv | None = None
@@ -114,6 +147,7 @@ async def play_episodes(make_env: Callable[[], ThreadedEnv], task_ids: list[str]
                 records.append(record)
                 notify.record(record)
                 notify.event(task_id, EpisodeFinished(record))
+                watch.saw(record)
                 if crashed:
                     await _close_quietly(env)
                     env = None
@@ -137,8 +171,10 @@ async def _episode(env: ThreadedEnv, task_id: str, play: Play) -> tuple[EpisodeR
         record = await play(env, task_id)
     except EnvCrashed as e:
         record, crashed = EpisodeRecord(task_id=task_id, error=str(e)), True
-    except (UserError, ModelServerError):
-        raise  # misconfiguration or an unreachable model: every episode would fail; stop, resume later
+    except UserError:
+        raise  # misconfiguration: every episode would fail; stop, resume later
+    except ModelServerError as e:  # the server died or failed; ServerWatch stops the run if it stays down
+        record = EpisodeRecord(task_id=task_id, error=f"{_SERVER_ERROR}{e}")
     except Exception as e:  # an agent bug in one episode must not end the whole run
         record = EpisodeRecord(task_id=task_id, error=f"{type(e).__name__}: {e}")
     record.task_id, record.task_type, record.env, record.split = task_id, env.task_type(task_id), env.name, env.split

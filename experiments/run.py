@@ -37,7 +37,7 @@ from agentkit.errors import UserError
 from agentkit.experiments.config import RESUMABLE, ConfigError, EvalConfig
 from agentkit.experiments.events import Distilled, Phase, PhaseDone, RunStarted
 from agentkit.experiments.executors import LocalExecutor
-from agentkit.experiments.harness import Callbacks, OnEvent, OnRecord, Play
+from agentkit.experiments.harness import Callbacks, OnEvent, OnRecord, Play, server_failed
 from agentkit.experiments.players import AgentPlayer, ExpertPlayer, demonstrations
 from agentkit.experiments.problems import ProblemEnv, SolverPlayer
 from agentkit.experiments.records import EpisodeRecord
@@ -94,7 +94,8 @@ async def run_eval(config: EvalConfig, *, out: str | Path | None = None, resume:
     Raises:
         UserError: a folder that holds another run (or one with other settings, on resume), no episodes
             selected, a model or environment that cannot be loaded; ``ModelServerError`` when the model
-            server stops answering. Finished episodes are kept either way.
+            server stays down (the episodes in flight when it died are recorded as errors, and a resumed
+            run plays them again). Finished episodes are kept either way.
     """
     notify = Callbacks(on_record, on_event)
     try:
@@ -129,6 +130,8 @@ async def _run(config: EvalConfig, out: str | Path | None, resume: bool, notify:
     folder = Path(out) if out is not None else default_folder(resolved)
     log = EpisodeLog(folder)
     done = log.start(resolved.to_json(), resume=resume, defaults=EvalConfig.defaults(), resumable=RESUMABLE)
+    if resume and log.drop(server_failed):  # episodes a dead server cost are played again
+        done = log.load()
     wanted = set(tasks)
     async with _Session(resolved, folder, env_options, notify) as session:
         await session.prepare(demo_split, build=executor.local)

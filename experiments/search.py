@@ -39,10 +39,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from agentkit.errors import UserError
+from agentkit.errors import ModelServerError, UserError
 from agentkit.experiments import operators as ops
 from agentkit.experiments.cache import EpisodeCache, Key, model_fingerprint
 from agentkit.experiments.designs import Design, DesignError
+from agentkit.experiments.harness import server_failed
 from agentkit.experiments.records import EpisodeRecord
 from agentkit.experiments.run import run_eval
 from agentkit.experiments.targets import Target, get_target
@@ -261,12 +262,24 @@ class _Scorer:
                                         **({"memory": self.memory} if key.memory != "none" else {}))
             digest = hashlib.sha256(" ".join(missing).encode()).hexdigest()[:8]
             folder = self.out / "episodes" / f"{design.id}-{part}-{digest}"
-            result = await run_eval(config, out=folder, resume=folder.exists(), executor=self.executor,
-                                    on_record=lambda r: self.cache.put(key, r, run=self.run_id))
-            for record in result.records:  # one the log kept but a kill kept from the cache
-                self.cache.put(key, record, run=self.run_id)
+            for _ in range(2):  # an episode the model server failed says nothing of the design: play it again
+                result = await run_eval(config, out=folder, resume=folder.exists(), executor=self.executor,
+                                        on_record=lambda r: self._keep(key, r))
+                for record in result.records:  # one the log kept but a kill kept from the cache
+                    self._keep(key, record)
+                lost = [r for r in result.records if server_failed(r)]
+                if not lost:
+                    break
+            else:
+                raise ModelServerError(f"The model server failed {len(lost)} of design {design.id}'s episodes "
+                                       f"twice (the last: {lost[-1].error}); nothing it failed is scored. Start "
+                                       "the server again and rerun the search with --resume.")
         records = list(self.cache.lookup(key, ids).values())
         return Score.of(records), records
+
+    def _keep(self, key: Key, record: EpisodeRecord) -> None:
+        if not server_failed(record):  # never cached: it would count as the design's loss for good
+            self.cache.put(key, record, run=self.run_id)
 
 
 class _Search:

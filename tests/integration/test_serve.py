@@ -79,3 +79,46 @@ def test_serve_on_a_port_in_use_says_so_and_starts_nothing(tiny_path, require):
         process = _serve("qwen-0.5b", "--port", str(taken.getsockname()[1]))
         out, err = process.communicate(timeout=120)
     assert process.returncode == 2 and "is in use; pick another with --port" in err
+
+
+def test_a_server_killed_mid_run_costs_the_episodes_in_flight_and_resume_plays_them(tiny_path, require, tmp_path):
+    require("xllamacpp")
+    require("textworld_express")
+    from agentkit.envs.eval import EpisodeLog
+    from agentkit.errors import ModelServerError
+    from agentkit.experiments import EvalConfig, run_eval
+    from agentkit.experiments.harness import server_failed
+
+    port = _free_port()
+    args = ("qwen-0.5b", "--parallel", "2", "--port", str(port), "--threads", "2", "--ctx", "2048")
+    process = _serve(*args)
+    try:
+        spec = _spec(process)
+        config = EvalConfig(env="twx", limit=4, max_steps=3, concurrency=2, max_tokens=32, model=spec)
+
+        def crash_after_the_first(record) -> None:
+            if process.poll() is None:
+                process.kill()  # SIGKILL: a crash, not a clean stop
+                process.wait(timeout=30)
+
+        try:
+            asyncio.run(run_eval(config, out=tmp_path, on_record=crash_after_the_first))
+            stopped = False
+        except ModelServerError as e:
+            stopped = True
+            assert "in a row" in str(e) and "--resume" in str(e)
+        lines = EpisodeLog(tmp_path).load()
+        lost = [r for r in lines if server_failed(r)]
+        assert lines[0]["error"] is None and lost, lines  # the first finished; those in flight are errors
+        assert all(f"127.0.0.1:{port}" in r["error"] for r in lost)
+        assert stopped == (len(lost) >= 3)  # down for 2 in flight + 1 more: the run stops, else it went on
+
+        process = _serve(*args)  # the same port again
+        assert _spec(process) == spec
+        result = asyncio.run(run_eval(config, out=tmp_path, resume=True))
+        ids = [r["task_id"] for r in EpisodeLog(tmp_path).load()]
+        assert len(ids) == len(set(ids)) == 4 and result.errors == 0  # each episode once, none lost
+        assert ids[0] == lines[0]["task_id"]  # what finished before the crash was kept, not replayed
+    finally:
+        if process.poll() is None:
+            process.kill()

@@ -28,3 +28,22 @@ class Picky(ScriptedModel):
             return "Checked. Answer: 4" if "carefully" in system else "Answer: 3"
 
         return cls(reply, name="picky", **options)
+
+
+class Blip(ScriptedModel):
+    """``blip:`` answers as ``picky:`` does, but its server fails the calls whose numbers are in ``failing``."""
+
+    calls = 0
+    failing: ClassVar[set[int]] = set()
+
+    @classmethod
+    def from_spec(cls, target: str, **options):
+        from agentkit.errors import ModelServerError
+
+        def reply(request):
+            Blip.calls += 1
+            if Blip.calls in Blip.failing:
+                raise ModelServerError("The model server at 127.0.0.1:1 kept failing")
+            return "Answer: 3"
+
+        return cls(reply, name="blip", **options)

@@ -16,7 +16,7 @@ import pytest
 from agentkit.envs.eval import EpisodeLog
 from agentkit.errors import ModelServerError
 from agentkit.experiments import EpisodeFinished, EpisodeRecord, EpisodeStarted, play_episodes
-from agentkit.experiments.harness import Callbacks
+from agentkit.experiments.harness import Callbacks, server_failed
 from tests.unit.envs.fakes import Coin
 
 
@@ -56,7 +56,7 @@ def test_a_crashing_environment_is_an_error_record_and_the_eval_goes_on(tmp_path
     assert len(made) == 2 and made[0].closed  # the crashed simulator was replaced
 
 
-def test_an_agent_bug_is_recorded_but_an_unreachable_model_stops_the_eval(tmp_path):
+def test_an_agent_bug_is_recorded_and_the_eval_goes_on(tmp_path):
     async def buggy(env, task_id):
         if task_id == "t1":
             raise KeyError("oops")
@@ -65,15 +65,38 @@ def test_an_agent_bug_is_recorded_but_an_unreachable_model_stops_the_eval(tmp_pa
     records = asyncio.run(play_episodes(Coin, ["t0", "t1", "t2"], buggy, EpisodeLog(tmp_path / "a")))
     assert [r.error for r in sorted(records, key=lambda r: r.task_id)] == [None, "KeyError: 'oops'", None]
 
-    async def down(env, task_id):
-        if task_id == "t1":
-            raise ModelServerError("server gone")
+
+def test_episodes_a_server_blip_fails_are_recorded_and_the_run_goes_on(tmp_path):
+    async def blip(env, task_id):
+        if task_id in ("t1", "t3"):  # never more in a row than run at once
+            raise ModelServerError("The model server at x kept failing")
         return await greedy(env, task_id)
 
-    log = EpisodeLog(tmp_path / "b")
-    with pytest.raises(ModelServerError):
-        asyncio.run(play_episodes(Coin, ["t0", "t1", "t2"], down, log))
-    assert "t1" not in {r["task_id"] for r in log.load()}  # not recorded, so a resume plays it
+    records = asyncio.run(play_episodes(Coin, [f"t{i}" for i in range(5)], blip, EpisodeLog(tmp_path)))
+    by_id = {r.task_id: r for r in records}
+    assert len(records) == 5 and [t for t, r in sorted(by_id.items()) if r.won] == ["t0", "t2", "t4"]
+    assert by_id["t1"].error == "ModelServerError: The model server at x kept failing"
+    assert server_failed(by_id["t3"]) and server_failed(by_id["t3"].to_json()) and not server_failed(by_id["t0"])
+
+
+def test_a_server_that_stays_down_fails_the_episodes_in_flight_then_stops_the_run(tmp_path):
+    started = []
+
+    async def dies_at_t2(env, task_id):
+        started.append(task_id)
+        if int(task_id[1:]) >= 2:
+            await asyncio.sleep(0.01)  # both workers are mid-episode when it goes
+            raise ModelServerError("The model server at x kept failing")
+        return await greedy(env, task_id)
+
+    log = EpisodeLog(tmp_path)
+    with pytest.raises(ModelServerError, match="failed [34] episodes in a row.*rerun with --resume"):
+        asyncio.run(play_episodes(Coin, [f"t{i}" for i in range(8)], dies_at_t2, log, concurrency=2))
+    lines = log.load()
+    assert [r["task_id"] for r in lines if r["won"]] == ["t0", "t1"]
+    failed = sorted(r["task_id"] for r in lines if server_failed(r))
+    assert failed[:3] == ["t2", "t3", "t4"] and len(failed) <= 4  # the 2 in flight, then 1 more on each worker
+    assert "t6" not in started and "t7" not in started  # it stopped instead of failing the rest
 
 
 def test_resume_skips_finished_episodes_and_drops_a_torn_last_line(tmp_path):

@@ -109,3 +109,34 @@ def test_an_option_value_the_simulator_refuses_is_a_config_error_before_the_run_
         _run(EvalConfig(env="coin", env_options={"n": "0"}, model=TAKE), tmp_path / "run")
     assert e.value.field == "env_options" and "n must be at least 1" in str(e.value)
     assert not (tmp_path / "run").exists()
+
+
+def test_a_resumed_run_plays_again_the_episodes_a_dead_server_cost(coin_env, tmp_path, monkeypatch):
+    from agentkit.errors import ModelServerError
+    from agentkit.models.testing import ScriptedModel
+
+    server = {"up": True}
+
+    def respond(request):
+        if not server["up"]:
+            raise ModelServerError("The model server at x kept failing after 4 attempts")
+        return "Thought: take it.\nAction: take coin"
+
+    monkeypatch.setattr("agentkit.models.registry.load_model", lambda spec, **options: ScriptedModel(respond))
+    seen = []
+
+    def on_record(record):
+        seen.append(record.task_id)
+        server["up"] = len(seen) < 2  # it dies after the second episode
+
+    config = EvalConfig(env=coin_env, tasks=[f"t{i}" for i in range(5)], model="scripted:x")
+    with pytest.raises(ModelServerError, match="failed 2 episodes in a row"):
+        _run(config, tmp_path, on_record=on_record)
+    before = EpisodeLog(tmp_path).load()
+    assert [(r["task_id"], r["won"], bool(r["error"])) for r in before] == \
+        [("t0", True, False), ("t1", True, False), ("t2", False, True), ("t3", False, True)]
+
+    server["up"], seen[:] = True, [-10]  # restarted; on_record keeps it up
+    result = _run(config, tmp_path, resume=True, on_record=lambda r: None)
+    assert sorted(r.task_id for r in result.records) == [f"t{i}" for i in range(5)]
+    assert result.won == 5 and result.errors == 0 and len(EpisodeLog(tmp_path).load()) == 5  # each once

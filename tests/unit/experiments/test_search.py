@@ -106,6 +106,32 @@ def test_score_design_plays_a_whole_part_once_through_the_cache(sums, tmp_path):
     cache.close()
 
 
+
+def test_episodes_a_server_blip_failed_are_played_again_and_never_cached_as_losses(sums, tmp_path, monkeypatch):
+    from agentkit.errors import ModelServerError
+    from agentkit.experiments.harness import server_failed
+    from agentkit.experiments.search import score_design
+    from agentkit.experiments.targets import get_target
+    from tests.unit.experiments.fakes import Blip
+
+    monkeypatch.setitem(BACKENDS, "blip", "tests.unit.experiments.fakes:Blip")
+    monkeypatch.setattr(Blip, "calls", 0)
+    monkeypatch.setattr(Blip, "failing", {2, 4})  # two episodes lost to the server, never two in a row
+    target = get_target(sums, search=6, validation=8, test=5)
+    kwargs = {"model": "blip:x", "out": tmp_path / "test", "cache": tmp_path / "cache.sqlite"}
+    score, records = asyncio.run(score_design(SEED, target, "test", **kwargs))
+    assert score.n == 5 and not any(server_failed(r) for r in records) and Blip.calls == 7  # 5 + 2 replayed
+    cache = EpisodeCache(tmp_path / "cache.sqlite")
+    errors = cache._db.execute("SELECT COUNT(*) FROM episodes WHERE record LIKE '%ModelServerError%'").fetchone()[0]
+    assert errors == 0
+    cache.close()
+
+    monkeypatch.setattr(Blip, "calls", 0)
+    monkeypatch.setattr(Blip, "failing", {1, 9})  # call 9 replays what call 1 lost: failed twice, it stops
+    with pytest.raises(ModelServerError, match="failed 1 of design .* twice.*--resume"):
+        asyncio.run(score_design(SEED, target, "validation", **kwargs))
+
+
 _SLOW_SEARCH = """
 import asyncio, sys
 from agentkit.experiments.designs import load_design
