@@ -135,7 +135,10 @@ def _llamacpp(plan: ServePlan) -> Iterator[None]:
     try:
         server = xllamacpp.Server(params)
     except Exception as e:  # the library's own errors: a bad file, too little memory
-        raise ModelServerError(f"llama.cpp's server did not start on {plan.model}: {e}") from e
+        size = os.path.getsize(plan.model) if os.path.exists(plan.model) else 0
+        raise ModelServerError(f"llama.cpp's server did not start on {plan.model} ({size:,} bytes): {e} Its log "
+                               "above says why; a file that is truncated or not a GGUF must be downloaded again, "
+                               "and a model too big for memory needs a smaller --ctx or --parallel.") from e
     try:
         if not _healthy(plan.url):
             raise ModelServerError(f"llama.cpp's server started but does not answer at {plan.url}.")
