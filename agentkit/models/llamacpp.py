@@ -26,6 +26,7 @@ from typing import Any
 from agentkit.errors import ContextOverflowError, ModelFileError
 from agentkit.models.base import Choice, Completion, Delta, GenerateRequest, Model, ScoreRequest, Scores
 from agentkit.models.bundled import DEFAULT_BUNDLED, resolve_gguf
+from agentkit.models.llamacpp_prefixes import ParkedPrefixes, common_prefix
 from agentkit.models.usage import Usage
 from agentkit.optional import require
 from agentkit.types import Message
@@ -45,6 +46,9 @@ class LlamaCppModel(Model):
         n_threads: CPU threads for generation (default: all cores).
         n_batch: prompt tokens evaluated per batch.
         prefix_cache: reuse the KV cache for the prompt prefix shared with the previous call.
+        prefix_slots: prompt prefixes kept aside for conversations that take turns on this model (concurrent
+            episodes, several chats): each call continues the one it shares most with, so none reads its
+            whole prompt again (``agentkit.models.llamacpp_prefixes``). ``0`` keeps only the last call's.
         batch: decode the ``n`` samples of a call together (and answer ``logprobs`` requests) on a second
             context with room for several sequences; ``False`` samples them one after another.
         batch_size: samples decoded together at most; more are decoded in groups of this many, the prompt
@@ -66,8 +70,8 @@ class LlamaCppModel(Model):
     backend = "llamacpp"
 
     def __init__(self, path: str = DEFAULT_BUNDLED, *, n_ctx: int = 4096, n_threads: int | None = None,
-                 n_batch: int = 512, prefix_cache: bool = True, batch: bool = True, batch_size: int = 4,
-                 llama: Any = None, repack: bool | None = None, verbose: bool = False,
+                 n_batch: int = 512, prefix_cache: bool = True, prefix_slots: int = 4, batch: bool = True,
+                 batch_size: int = 4, llama: Any = None, repack: bool | None = None, verbose: bool = False,
                  name: str | None = None) -> None:
         super().__init__(name=name or Path(path).name)
         self.path = path
@@ -75,6 +79,8 @@ class LlamaCppModel(Model):
         self.n_threads = n_threads or os.cpu_count() or 1
         self.n_batch = n_batch
         self.prefix_cache = prefix_cache
+        self.prefix_slots = prefix_slots
+        self._parked: Any = None
         self.batch = batch
         self.batch_size = max(1, batch_size)
         self._decoder: Any = None
@@ -140,13 +146,11 @@ class LlamaCppModel(Model):
         if not self.prefix_cache:
             self._llama.reset()
             return min(max_tokens, room), 0
+        if self._parked is None or self._parked.llama is not self._llama:
+            self._parked = ParkedPrefixes(self._llama, slots=self.prefix_slots)
+        self._parked.switch(tokens)
         # llama.cpp re-evaluates at least the last prompt token, so at most len - 1 are reused.
-        cached = 0
-        for a, b in zip(self._llama.input_ids[: self._llama.n_tokens], tokens[:-1]):
-            if a != b:
-                break
-            cached += 1
-        return min(max_tokens, room), cached
+        return min(max_tokens, room), common_prefix(self._llama.input_ids[: self._llama.n_tokens], tokens[:-1])
 
     def _grammar(self, schema: dict[str, Any] | None) -> Any:
         if schema is None:
@@ -199,8 +203,8 @@ class LlamaCppModel(Model):
             return False
         with self._lock:
             tokens, _ = self.tokenize_chat(request)
-            main = _common(list(self._llama.input_ids[: self._llama.n_tokens]), tokens)
-            return _common(self._decoder.held, tokens) > main
+            main = common_prefix(self._llama.input_ids[: self._llama.n_tokens], tokens)
+            return common_prefix(self._decoder.held, tokens) > main
 
     def _generate_batched(self, request: GenerateRequest) -> Completion:
         with self._lock:
@@ -232,7 +236,7 @@ class LlamaCppModel(Model):
             # with the chat's last characters); the tokens all of them share are the prompt
             joint = [self._llama.tokenize(text + c.encode("utf-8"), add_bos=bos, special=True) for c in
                      request.continuations]
-            shared = min(_common(chat, j) for j in joint)
+            shared = min(common_prefix(chat, j) for j in joint)
             shared = max(1, min(shared, *(len(j) - 1 for j in joint)))
             prompt = chat[:shared]
             decoder = self._batch_decoder()
@@ -250,6 +254,8 @@ class LlamaCppModel(Model):
         return self._decoder
 
     async def aclose(self) -> None:
+        if self._parked is not None:
+            self._parked.clear()
         if self._decoder is not None:
             with self._lock:
                 self._decoder.close()
@@ -336,16 +342,6 @@ def llama_model_params(**fields: Any) -> Iterator[None]:
             yield
         finally:
             low_level.llama_model_default_params = original
-
-
-def _common(a: list[int], b: list[int]) -> int:
-    """The length of the common prefix of two token lists."""
-    n = 0
-    for x, y in zip(a, b):
-        if x != y:
-            break
-        n += 1
-    return n
 
 
 def _chat_formatter(llama: Any) -> Any:

@@ -122,6 +122,34 @@ def test_a_growing_conversation_only_pays_for_new_tokens(tiny):
     assert new_tokens < 20
 
 
+
+def test_chats_taking_turns_each_keep_their_prompt_cache_and_answer_as_alone(tiny_path):
+    rules = "You play a text game. Answer with one action, nothing else. " * 8
+    rooms = {name: " ".join(f"In the {name} there is a {('box', 'key')[i % 2]} number {i}." for i in range(40))
+             for name in ("kitchen", "garden")}  # about 500 tokens each, past the 256 that get parked
+
+    def turns(model, order):
+        chats = {name: [{"role": "system", "content": rules}, {"role": "user", "content": rooms[name]}]
+                 for name in rooms}
+        out = {}
+        for name in order:
+            reply = model.generate_sync(chats[name], max_tokens=12)
+            chats[name] += [{"role": "assistant", "content": reply.text}, {"role": "user", "content": "Next?"}]
+            out.setdefault(name, []).append(reply)
+        return out
+
+    interleaved = ["kitchen", "garden"] * 3
+    taking_turns = turns(LlamaCppModel(str(tiny_path), n_ctx=2048), interleaved)
+    alone = turns(LlamaCppModel(str(tiny_path), n_ctx=2048), sorted(interleaved))
+    evicting = turns(LlamaCppModel(str(tiny_path), n_ctx=2048, prefix_slots=0), interleaved)
+    for name in rooms:
+        assert [r.text for r in taking_turns[name]] == [r.text for r in alone[name]]
+        for before, reply in zip(taking_turns[name], taking_turns[name][1:]):
+            assert reply.usage.cached_tokens >= before.usage.prompt_tokens  # only the new turn is read
+        later = evicting[name][1:]
+        assert all(r.usage.cached_tokens < taking_turns[name][0].usage.prompt_tokens / 2 for r in later)
+
+
 def test_without_prefix_cache_nothing_is_reused(tiny_path):
     model = LlamaCppModel(str(tiny_path), n_ctx=1024, prefix_cache=False)
     model.generate_sync(QUESTION, max_tokens=2)
