@@ -28,7 +28,8 @@ from agentkit.experiments import EvalConfig, run_eval
 from agentkit.experiments.executors import LocalExecutor, RayExecutor
 from agentkit.models.serve import plan_server, serving_model
 
-ARMS = ("inproc-1", "inproc-2", "inproc-4", "server-1", "server-2", "server-4", "ray-embedded-2", "ray-server-2")
+ARMS = ("inproc-1", "inproc-2", "inproc-4", "server-1", "server-2", "server-4", "ray-embedded-1", "ray-embedded-2",
+        "ray-embedded-4", "ray-server-1", "ray-server-2", "ray-server-4")
 RESULTS = Path(__file__).parent / "results" / "scale_out"
 
 

@@ -77,10 +77,11 @@ def plan_server(spec: str, *, parallel: int = 1, host: str = "127.0.0.1", port: 
 
 
 def vllm_command(plan: ServePlan) -> list[str]:
-    """``vllm serve`` with the plan's sequences, context and name (vLLM's documented CLI flags)."""
+    """``vllm serve`` with the plan's sequences, context and name (vLLM's documented CLI flags), and its
+    automatic prefix caching asked for, so each episode's prompt stays cached between its steps."""
     return ["vllm", "serve", plan.model, "--host", plan.host, "--port", str(plan.port),
             "--max-num-seqs", str(plan.parallel), "--max-model-len", str(plan.ctx),
-            "--served-model-name", plan.alias]
+            "--served-model-name", plan.alias, "--enable-prefix-caching"]
 
 
 def _port_free(host: str, port: int) -> bool:

@@ -12,7 +12,7 @@ def test_a_vllm_model_is_served_by_vllm_serve_with_the_documented_flags():
     assert plan.engine == "vllm" and plan.spec == "openai:http://127.0.0.1:8001/v1#Qwen2.5-Coder-7B-Instruct"
     assert vllm_command(plan) == ["vllm", "serve", "Qwen/Qwen2.5-Coder-7B-Instruct", "--host", "127.0.0.1",
                                   "--port", "8001", "--max-num-seqs", "16", "--max-model-len", "8192",
-                                  "--served-model-name", "Qwen2.5-Coder-7B-Instruct"]
+                                  "--served-model-name", "Qwen2.5-Coder-7B-Instruct", "--enable-prefix-caching"]
 
 
 @pytest.mark.parametrize(("spec", "match"), [
