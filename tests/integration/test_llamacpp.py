@@ -182,7 +182,28 @@ def test_cli_run_answers_with_the_embedded_model(tiny_path):
     assert data["usage"]["calls"] == 1 and data["usage"]["completion_tokens"] > 0
 
 
-def test_scoring_continuations_matches_the_likelihood_of_each_on_its_own(tiny):
+def _reference_logprobs(path, text, bos, options):
+    """Each option's log-likelihood after ``text`` by llama-cpp-python alone: the whole text evaluated in one
+    pass with the logits of every position kept, then summed over the option's tokens."""
+    import llama_cpp
+    import numpy as np
+
+    llama = llama_cpp.Llama(model_path=str(path), n_ctx=2048, logits_all=True, verbose=False)
+    prompt = llama.tokenize(text, add_bos=bos, special=True)
+    sums = []
+    for option in options:
+        tokens = llama.tokenize(text + option.encode(), add_bos=bos, special=True)
+        start = next(i for i, (a, b) in enumerate(zip([*prompt, -1], tokens)) if a != b)
+        llama.reset()
+        llama.eval(tokens)
+        rows = np.asarray(llama.scores[start - 1: len(tokens) - 1], dtype=np.float64)
+        rows -= rows.max(axis=1, keepdims=True)
+        logsoftmax = rows - np.log(np.exp(rows).sum(axis=1, keepdims=True))
+        sums.append(float(sum(logsoftmax[i, t] for i, t in enumerate(tokens[start:]))))
+    return sums
+
+
+def test_scoring_continuations_matches_llama_cpps_own_likelihood(tiny, tiny_path):
     chat = [{"role": "user", "content": "You are in a kitchen holding nothing. On the counter is an apple. "
                                         "Task: put the apple in the fridge. What do you do?"},
             {"role": "assistant", "content": "Action:"}]
@@ -190,13 +211,15 @@ def test_scoring_continuations_matches_the_likelihood_of_each_on_its_own(tiny):
     scores = asyncio.run(tiny.score(chat, options))
     assert scores.best() == 0 and all(lp < 0 for lp in scores.logprobs)
     assert scores.usage.scored_tokens == sum(scores.tokens) and scores.tokens[0] >= 4 and scores.usage.prompt_tokens > 20
-    alone = []
-    for option, batched, tokens in zip(options, scores.logprobs, scores.tokens, strict=True):
-        one = asyncio.run(tiny.score(chat, [option]))
-        # One at a time gives the same, up to rounding: llama.cpp's CPU kernels differ with the batch's
-        # shape (ggml-org/llama.cpp#3014, #4479); seen 0.09 nats over 5 tokens on one CI machine, where a
-        # token scored at the wrong position moves the sum by nats.
-        assert one.logprobs[0] == pytest.approx(batched, abs=0.05 * tokens)
-        assert one.usage.cached_tokens > 0  # the chat stays in the cache between calls
-        alone.append(one.logprobs[0])
-    assert max(range(3), key=alone.__getitem__) == scores.best()
+    alone = [asyncio.run(tiny.score(chat, [option])) for option in options]
+    assert all(one.usage.cached_tokens > 0 for one in alone)  # the chat stays in the cache between calls
+    text, bos, _ = tiny._render(chat)
+    reference = _reference_logprobs(tiny_path, text, bos, options)
+    # Batched, alone and the reference differ only by rounding: llama.cpp's CPU kernels change with the
+    # batch's shape (ggml-org/llama.cpp#3014, #4479), which here moved a sum by up to 0.27 nats over 4 tokens
+    # (0.07 a token) depending on what the cache held. A token scored at the wrong position moves it by 4-7
+    # nats a token (measured: 20-35 nats on these options).
+    for batched, one, expected, tokens in zip(scores.logprobs, alone, reference, scores.tokens, strict=True):
+        assert batched == pytest.approx(expected, abs=0.25 * tokens)
+        assert one.logprobs[0] == pytest.approx(expected, abs=0.25 * tokens)
+    assert max(range(3), key=reference.__getitem__) == scores.best()
