@@ -93,7 +93,7 @@ def test_a_server_that_stays_down_fails_the_episodes_in_flight_then_stops_the_ru
     with pytest.raises(ModelServerError, match="failed [34] episodes in a row.*rerun with --resume"):
         asyncio.run(play_episodes(Coin, [f"t{i}" for i in range(8)], dies_at_t2, log, concurrency=2))
     lines = log.load()
-    assert [r["task_id"] for r in lines if r["won"]] == ["t0", "t1"]
+    assert sorted(r["task_id"] for r in lines if r["won"]) == ["t0", "t1"]  # two workers: either may finish first
     failed = sorted(r["task_id"] for r in lines if server_failed(r))
     assert failed[:3] == ["t2", "t3", "t4"] and len(failed) <= 4  # the 2 in flight, then 1 more on each worker
     assert "t6" not in started and "t7" not in started  # it stopped instead of failing the rest
