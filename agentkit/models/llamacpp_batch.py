@@ -25,7 +25,7 @@ import numpy as np
 
 from agentkit.errors import ContextOverflowError
 
-__all__ = ["BatchDecoder", "Sample"]
+__all__ = ["BatchDecoder", "Sample", "TreeBatch", "TreeNode", "tree_batches"]
 
 _ROUND = 1024  # the context is sized up in steps of this many cells
 _SEQS = 64  # sequences the context has room for at least (scoring a step's valid actions uses one each)
@@ -129,43 +129,35 @@ class BatchDecoder:
 
     def score(self, prompt: list[int], continuations: list[list[int]]) -> tuple[list[float], int]:
         """The sum of log-probabilities of each continuation's tokens after ``prompt`` (and the prompt
-        tokens reused from the previous call). The prompt is evaluated once, into sequence 0; then as many
-        continuations as fit in a batch are decoded together, each in its own sequence sharing the prompt's
-        cells, with logits at every token."""
+        tokens reused from the previous call). The prompt is evaluated once, into sequence 0; then the
+        continuations are decoded together as a prefix tree (``tree_batches``): each in its own sequence
+        sharing the prompt's cells, and a token that several of them start with evaluated once for all of
+        them, with logits at every token."""
         import llama_cpp
 
-        total = sum(len(c) for c in continuations)
         if len(prompt) + max(map(len, continuations)) > self.max_context:
             raise ContextOverflowError(f"The prompt is {len(prompt)} tokens but the context window is "
                                        f"{self.max_context}. Shorten the prompt or load a larger window.")
         most = min(len(continuations), llama_cpp.llama_max_parallel_sequences() - 1)
-        self._ensure(len(prompt) + min(total, self.n_batch) + 1, most + 1)
+        self._ensure(len(prompt) + min(sum(map(len, continuations)), self.n_batch) + 1, most + 1)
         cached = self._load_prompt(prompt)
         first = self._log_softmax(self._last)  # the next-token distribution after the prompt
         scores = [float(first[c[0]]) for c in continuations]
         batch = self._batch.batch
-        pending = [i for i, c in enumerate(continuations) if len(c) > 1]
-        while pending:
-            group: list[int] = []
-            size = 0
-            while pending and len(group) < self._seqs - 1 and (not group or size + len(continuations[pending[0]])
-                                                                <= self.n_batch):
-                size += len(continuations[pending[0]])
-                group.append(pending.pop(0))
-            batch.n_tokens, rows = 0, []
-            for seq, i in enumerate(group, start=1):
+        for group in tree_batches(continuations, max_tokens=self.n_batch, max_seqs=self._seqs - 1):
+            for seq in range(1, group.sequences + 1):
                 llama_cpp.llama_memory_seq_cp(self._ctx.memory, 0, seq, -1, -1)
-                tokens = continuations[i][: self.n_batch]  # a continuation longer than a batch is cut there
-                for j, token in enumerate(tokens[:-1]):  # the last token's logits predict nothing scored
-                    k = batch.n_tokens
-                    batch.token[k], batch.pos[k], batch.n_seq_id[k] = token, len(prompt) + j, 1
-                    batch.seq_id[k][0], batch.logits[k] = seq, True
-                    rows.append((i, k, tokens[j + 1]))
-                    batch.n_tokens = k + 1
+            for k, node in enumerate(group.nodes):
+                batch.token[k], batch.pos[k], batch.n_seq_id[k] = node.token, len(prompt) + node.depth, len(node.seqs)
+                for m, seq in enumerate(node.seqs):
+                    batch.seq_id[k][m] = seq
+                batch.logits[k] = True
+            batch.n_tokens = len(group.nodes)
             self._ctx.decode(self._batch)
-            for i, k, token in rows:
-                scores[i] += float(self._log_softmax(k)[token])
-            for seq in range(1, len(group) + 1):
+            rows = [self._log_softmax(k) for k in range(len(group.nodes))]
+            for i, k, token in group.reads:
+                scores[i] += float(rows[k][token])
+            for seq in range(1, group.sequences + 1):
                 llama_cpp.llama_memory_seq_rm(self._ctx.memory, seq, -1, -1)
         return scores, cached
 
@@ -306,3 +298,55 @@ class BatchDecoder:
         sampler.add_dist(seed if seed is not None else random.randrange(2**31))
         return sampler
 
+
+@dataclass(slots=True)
+class TreeNode:
+    """One token of a prefix tree of continuations: at ``depth`` after the prompt, in every sequence of the
+    continuations that start with the path to it."""
+
+    token: int
+    depth: int
+    seqs: list[int] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class TreeBatch:
+    """One forward pass of ``tree_batches``: its tokens, how many sequences (1..n) they use, and the reads
+    ``(continuation, node, token)``: that continuation's ``token`` is scored from the node's logits."""
+
+    nodes: list[TreeNode]
+    sequences: int
+    reads: list[tuple[int, int, int]]
+
+
+def tree_batches(continuations: list[list[int]], *, max_tokens: int, max_seqs: int) -> list[TreeBatch]:
+    """Plan the scoring of ``continuations`` (token lists) after a prompt whose logits score their first
+    tokens: each continuation gets a sequence, and the tokens that continuations start with in common are
+    one node in all their sequences, so candidates like ``go to cabinet 1`` ... ``go to cabinet 18``
+    evaluate ``go to cabinet`` once. A batch holds at most ``max_tokens`` nodes and ``max_seqs``
+    sequences; a continuation longer than a batch is cut there.
+
+    >>> [(n.token, n.depth, n.seqs) for n in tree_batches([[5, 6, 7], [5, 6, 8]], max_tokens=8, max_seqs=4)[0].nodes]
+    [(5, 0, [1, 2]), (6, 1, [1, 2])]
+    """
+    pending = sorted((i for i, c in enumerate(continuations) if len(c) > 1), key=lambda i: continuations[i])
+    batches: list[TreeBatch] = []
+    while pending:
+        index: dict[tuple[int, ...], int] = {}
+        batch = TreeBatch([], 0, [])
+        while pending and batch.sequences < max_seqs:
+            tokens = continuations[pending[0]][:max_tokens]
+            path = tokens[:-1]  # the last token's logits predict nothing scored
+            new = sum(tuple(path[:d + 1]) not in index for d in range(len(path)))
+            if batch.sequences and len(batch.nodes) + new > max_tokens:
+                break
+            i = pending.pop(0)
+            batch.sequences += 1
+            for d, token in enumerate(path):
+                k = index.setdefault(tuple(path[:d + 1]), len(batch.nodes))
+                if k == len(batch.nodes):
+                    batch.nodes.append(TreeNode(token, d))
+                batch.nodes[k].seqs.append(batch.sequences)
+                batch.reads.append((i, k, tokens[d + 1]))
+        batches.append(batch)
+    return batches

@@ -207,9 +207,10 @@ def test_scoring_continuations_matches_llama_cpps_own_likelihood(tiny, tiny_path
     chat = [{"role": "user", "content": "You are in a kitchen holding nothing. On the counter is an apple. "
                                         "Task: put the apple in the fridge. What do you do?"},
             {"role": "assistant", "content": "Action:"}]
-    options = [" take apple from counter\n", " go to bed\n", " sing a song\n"]
+    # the last three share their first tokens, which are evaluated once for all three (a prefix tree)
+    options = [" take apple from counter\n", " sing a song\n", " go to bed 1\n", " go to bed 10\n", " go to fridge 1\n"]
     scores = asyncio.run(tiny.score(chat, options))
-    assert scores.best() == 0 and all(lp < 0 for lp in scores.logprobs)
+    assert scores.best() in (0, 4) and all(lp < 0 for lp in scores.logprobs)
     assert scores.usage.scored_tokens == sum(scores.tokens) and scores.tokens[0] >= 4 and scores.usage.prompt_tokens > 20
     alone = [asyncio.run(tiny.score(chat, [option])) for option in options]
     assert all(one.usage.cached_tokens > 0 for one in alone)  # the chat stays in the cache between calls
@@ -222,4 +223,4 @@ def test_scoring_continuations_matches_llama_cpps_own_likelihood(tiny, tiny_path
     for batched, one, expected, tokens in zip(scores.logprobs, alone, reference, scores.tokens, strict=True):
         assert batched == pytest.approx(expected, abs=0.25 * tokens)
         assert one.logprobs[0] == pytest.approx(expected, abs=0.25 * tokens)
-    assert max(range(3), key=reference.__getitem__) == scores.best()
+    assert max(range(len(options)), key=reference.__getitem__) == scores.best()

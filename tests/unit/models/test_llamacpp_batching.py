@@ -98,3 +98,35 @@ def test_model_params_are_set_while_a_model_is_built_and_restored_after():
         assert high_level.llama_cpp.llama_model_default_params().use_extra_bufts is False
     assert high_level.llama_cpp.llama_model_default_params is original
     assert original().use_extra_bufts is True
+
+
+
+def _on_its_path(batch, continuations):
+    """Every read is of a node on its continuation's own path, just before the token it scores."""
+    return all(continuations[i][: batch.nodes[k].depth + 2][-2:] == [batch.nodes[k].token, token]
+               and continuations[i][batch.nodes[k].depth + 1] == token for i, k, token in batch.reads)
+
+def test_tree_batches_evaluate_a_shared_start_once_and_score_every_token_after_the_first():
+    go = [1, 2]  # " go to"
+    continuations = [[*go, 7, 3, 9], [*go, 7, 4, 9], [*go, 8, 9], [5, 9], [6]]  # cabinet 3, cabinet 4, fridge, look, one token
+    batches = llamacpp_batch.tree_batches(continuations, max_tokens=64, max_seqs=8)
+    assert len(batches) == 1
+    nodes = batches[0].nodes
+    assert len(nodes) == 7  # 1, 2, 7, 3, 4, 8, 5: shared once (12 tokens one continuation at a time)
+    assert [(n.token, n.depth, len(n.seqs)) for n in nodes[:3]] == [(1, 0, 3), (2, 1, 3), (7, 2, 2)]
+    assert batches[0].sequences == 4  # the one-token continuation needs no pass
+    # every token but the first is read once, from the node of the path before it
+    assert _on_its_path(batches[0], continuations)
+    reads = sorted((i, nodes[k].depth + 1) for i, k, _ in batches[0].reads)
+    assert reads == [(i, d) for i, c in enumerate(continuations) for d in range(1, len(c))]
+
+
+def test_tree_batches_split_on_the_token_and_sequence_limits_without_losing_a_read():
+    continuations = [[1, 2, 3, k, 9] for k in range(10)] + [[4] * 40]
+    for max_tokens, max_seqs in ((6, 8), (40, 3), (512, 64)):
+        batches = llamacpp_batch.tree_batches(continuations, max_tokens=max_tokens, max_seqs=max_seqs)
+        assert all(len(b.nodes) <= max_tokens and b.sequences <= max_seqs for b in batches)
+        read = sorted(i for b in batches for i, _, _ in b.reads)
+        cut = [min(len(c), max_tokens) - 1 for c in continuations]  # a continuation longer than a batch is cut
+        assert read == sorted(i for i, n in enumerate(cut) for _ in range(n))
+        assert all(_on_its_path(b, continuations) for b in batches)
