@@ -65,8 +65,8 @@ def build(*, task: str | Task | None = None, tools: Sequence[Tool] = (calculator
           memory_tokens: int = 600, memory_kinds: Sequence[str] = MEMORY_KINDS, reflect: bool = True,
           constrained: bool = False, choose: str = "generate", per_token: bool = True, thought: str = "model",
           lookahead: int = 0, unsure_below: float = 0.5, lookahead_tokens: int = 30000, track_state: bool = False,
-          trials: int = 1, planner: bool = False, critic: bool = False, checkpointer: Any = None
-          ) -> CompiledStateGraph:
+          show_actions: str = "all", trials: int = 1, planner: bool = False, critic: bool = False,
+          checkpointer: Any = None) -> CompiledStateGraph:
     """Build the ReAct graph: ``reset`` → (``plan``) → ``recall`` → (``think`` → (``critique``) → ``act``)* →
     ``finish`` → ``record`` (the parenthesised roles when ``planner`` / ``critic`` are on).
 
@@ -110,6 +110,9 @@ def build(*, task: str | Task | None = None, tools: Sequence[Tool] = (calculator
         track_state: keep notes from the observations (where the agent is, what it holds, what it has seen
             where, what is unsearched or closed, what the goal still needs) and show them in the latest turn;
             the environment supplies the notebook (``env.notes``, e.g. ALFWorld's ``envs/alfworld_notes.py``).
+        show_actions: how each turn lists the environment's valid actions: ``"all"``, ``"folded"``
+            (``go to cabinet 1-18``) or ``"none"``, which needs ``choose="score"`` (the actions are scored,
+            not read; on ALFWorld the list is most of what a step adds to the prompt).
         trials: play a failed episode again from the start, up to this many times in all, with the lessons
             the model wrote after each failure in the prompt (Reflexion; ``workflows/trials.py``). The
             episode is won when a trial wins; ``trials`` in the final state lists each trial's outcome.
@@ -118,8 +121,13 @@ def build(*, task: str | Task | None = None, tools: Sequence[Tool] = (calculator
         critic: a critic reviews each proposed action and may replace it with a better valid one.
         checkpointer: a LangGraph checkpointer so an interrupted run resumes.
     """
+    if show_actions not in ("all", "folded", "none"):
+        raise UserError(f"show_actions must be all, folded or none, got {show_actions!r}.")
+    if show_actions == "none" and choose != "score":
+        raise UserError("show_actions='none' hides the valid actions, so the model cannot write one: "
+                        "set choose='score' (the model then scores them) or show them folded.")
     prompt = ActingPrompt(get_task(task), Transcript(budget=context_tokens, json_replies=constrained), demos=demos,
-                          constrained=constrained, tools=tuple(tools))
+                          constrained=constrained, tools=tuple(tools), show_actions=show_actions)
     limit = step_limit(max_steps, max_parse_failures)
 
     def after_think(state: ReActState) -> str:

@@ -146,6 +146,9 @@ class ActingPrompt:
         demos: a worked example per task type, shown in the system prompt of episodes of that type.
         constrained: replies are JSON whose action is grammar-constrained to the valid ones.
         tools: the tools described when the run has no environment.
+        show_actions: how the latest turn lists the valid actions: ``"all"``, ``"folded"`` (numbered
+            variants as ranges, ``go to cabinet 1-18``) or ``"none"`` (for agents that score the actions
+            rather than write one).
     """
 
     task: Task
@@ -153,6 +156,7 @@ class ActingPrompt:
     demos: Mapping[str, str] | None = None
     constrained: bool = False
     tools: Tools = (calculator,)
+    show_actions: str = "all"
 
     def head(self, state: ReActState, env: Any, ctx: RunContext) -> list[Message]:
         """The system prompt and first user turn (fixed for the episode, so the KV cache is reused)."""
@@ -179,7 +183,8 @@ class ActingPrompt:
                  exclude: Collection[str] = ()) -> tuple[list[Message], int]:
         """The whole chat (and the new fold point), the valid actions but ``exclude`` listed last."""
         admissible = [a for a in state.get("admissible") or () if a not in exclude]
-        tail = f"Valid actions: {compact_actions(admissible)}" if admissible else ""
+        shown = compact_actions(admissible, 0 if self.show_actions == "folded" else 1000) if admissible else ""
+        tail = f"Valid actions: {shown}" if shown and self.show_actions != "none" else ""
         if state.get("notes") is not None:  # in the last turn only, like the valid actions: the prefix stays cached
             tail = f"{notebook(env).render(state['notes'])}\n{tail}".strip()
         layout = self.transcript if budget_scale == 1.0 else replace(self.transcript,

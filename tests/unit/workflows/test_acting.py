@@ -158,6 +158,28 @@ def test_choosing_by_score_writes_only_the_thought_and_plays_the_likeliest_fresh
     assert "Thought: I should look around.\nAction: look" in [m["content"] for m in model.score_requests[1].messages]
 
 
+def test_valid_actions_can_be_folded_or_left_out_of_the_prompt_when_they_are_scored():
+    def scorer(chat, text):
+        return {" look\n": -0.1, " take coin\n": -2.0}[text]
+
+    shown = {}
+    for mode in ("all", "none"):
+        model = ScriptedModel([" Look.", " Take it."], scorer=scorer)
+        state = _play_coin(model, choose="score", show_actions=mode)
+        assert [s["action"] for s in state["steps"]] == ["look", "take coin"] and state["won"]
+        assert model.score_requests[0].continuations == (" look\n", " take coin\n")  # scored all the same
+        shown[mode] = model.score_requests[0].messages[-2]["content"]
+    assert "Valid actions: look, take coin" in shown["all"] and "Valid actions" not in shown["none"]
+    assert shown["none"] in shown["all"]  # the same turn, without the list
+    model = ScriptedModel(["Thought: take.\nAction: take coin"])
+    _play_coin(model, show_actions="folded")
+    assert "Valid actions: look, take coin" in model.requests[0].messages[-1]["content"]  # nothing numbered to fold
+    with pytest.raises(UserError, match="set choose='score'"):
+        react.build(show_actions="none")
+    with pytest.raises(UserError, match="all, folded or none"):
+        react.build(show_actions="some")
+
+
 def test_choosing_by_score_needs_a_backend_that_scores_and_refuses_constrained_replies():
     with pytest.raises(UserError, match="constrained off"):
         react.build(choose="score", constrained=True)
