@@ -13,6 +13,8 @@ demonstrations come from). Methods (``METHODS``; each is a set of ``react`` opti
   state        + notes kept from the observations in the latest turn (``track_state``)
   score        the model writes its thought; the action is the valid one it finds likeliest (``choose=score``)
   score+notes  the notes write the thought (what the goal needs next); the model scores the valid actions
+  no-list      score+notes without the valid actions listed in the prompt (``show_actions=none``): they are
+               scored, not read, and the list is most of what a step adds to the prompt
   lookahead    score+notes, and at a step where no action has half the probability, 3 sampled thoughts
                are pooled (``lookahead=3``), within 20k tokens an episode
   reflexion    score+notes with up to 3 trials of each game, the lessons of failed trials in the prompt
@@ -50,6 +52,7 @@ METHODS: dict[str, dict[str, Any]] = {
     "state": {"track_state": True},
     "score": {"choose": "score", "per_token": False},
     "score+notes": SCORED,
+    "no-list": {**SCORED, "show_actions": "none"},
     "lookahead": {**SCORED, "lookahead": 3, "lookahead_tokens": 20000},
     "reflexion": {**SCORED, "trials": 3},
     "memory": SCORED,
