@@ -4,10 +4,13 @@ default embedded model: plain ReAct vs each method of the ReAct family vs their 
     ALFWORLD_DATA=../shared/data/alfworld python benchmarks/alfworld_agent.py            # every method
     ALFWORLD_DATA=../shared/data/alfworld python benchmarks/alfworld_agent.py --methods react,score+notes
     python benchmarks/alfworld_agent.py --report                                          # table from results
+    ALFWORLD_DATA=../shared/data/alfworld python benchmarks/alfworld_agent.py --split train --per-type 2 \
+        --methods score+notes,no-list                                                     # to choose on
 
 Episodes: the first ``--per-type`` (8) valid_seen games of each task type (48), the same for every method.
 Nothing was tuned on them: the methods were developed on training games (never the two per type the
-demonstrations come from). Methods (``METHODS``; each is a set of ``react`` options):
+demonstrations come from), and ``--split train`` plays training games past those two, for choosing between
+methods on data the report does not use (results under ``alfworld_agent_train``). Methods (``METHODS``; each is a set of ``react`` options):
 
   react        ReAct as shipped: the model writes thought and action (one expert demonstration per type)
   state        + notes kept from the observations in the latest turn (``track_state``)
@@ -41,11 +44,15 @@ from rich.console import Console
 from rich.table import Table
 
 from agentkit.envs.alfworld import TASK_TYPES
+from agentkit.envs.eval import select_tasks
+from agentkit.envs.registry import make_env
 from agentkit.experiments.config import EvalConfig
 from agentkit.experiments.run import run_eval
 from agentkit.experiments.stats import wilson
 
 ROOT = Path(__file__).resolve().parent
+SPLITS = {"valid_seen": "eval_in_distribution", "train": "train"}
+DEMO_GAMES = 2  # per type: the training games the expert demonstrations are played on (envs/demos.py)
 SCORED = {"choose": "score", "per_token": False, "track_state": True, "thought": "notes"}
 METHODS: dict[str, dict[str, Any]] = {
     "react": {},
@@ -73,11 +80,23 @@ async def learn_memory(folder: Path, model: str) -> Path:
     return memory
 
 
-async def run(methods: list[str], out: Path, model: str, per_type: int) -> None:
+async def training_games(per_type: int) -> list[str]:
+    """The first ``per_type`` training games of each type after the demonstrations' ones, interleaved by type."""
+    env = make_env("alfworld", split="train")
+    try:
+        chosen = select_tasks(env, per_type=DEMO_GAMES + per_type)
+    finally:
+        await env.close()
+    return chosen[DEMO_GAMES * len(TASK_TYPES):]
+
+
+async def run(methods: list[str], out: Path, model: str, per_type: int, split: str = "valid_seen") -> None:
+    tasks = await training_games(per_type) if split == "train" else None
     for name in methods:
         options = METHODS[name]
         memory = await learn_memory(out, model) if name in MEMORY_METHODS else None
-        config = EvalConfig(env="alfworld", split="eval_in_distribution", per_type=per_type, max_steps=50,
+        config = EvalConfig(env="alfworld", split=SPLITS[split], tasks=tasks,
+                            per_type=None if tasks else per_type, max_steps=50,
                             options=options, model=model, memory=str(memory) if memory else None,
                             frozen=memory is not None)
         folder = out / name
@@ -109,13 +128,13 @@ def _uncached(records: list[dict[str, Any]]) -> str:
     return f"{statistics.median(values):,.0f}" if values else "-"
 
 
-def report(out: Path, *, markdown: bool = False) -> None:
+def report(out: Path, *, markdown: bool = False, split: str = "valid_seen") -> None:
     for model_dir in sorted(p for p in out.iterdir() if p.is_dir()):
         runs = {name: _records(model_dir / name) for name in METHODS}
         runs = {name: records for name, records in runs.items() if records}
         if not runs:
             continue
-        table = Table(title=f"ALFWorld valid_seen · {model_dir.name} · 50 steps", title_justify="left")
+        table = Table(title=f"ALFWorld {split} · {model_dir.name} · 50 steps", title_justify="left")
         for column in ("method", "episodes", "success", "95% interval", *[SHORT[t] for t in TASK_TYPES],
                        "errors", "tokens/ep", "s/ep", "prompt tok @10", "@25", "@50", "cached", "uncached/step"):
             table.add_column(column, justify="left" if column == "method" else "right", no_wrap=True)
@@ -151,7 +170,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--methods", default=",".join(METHODS), help="comma-separated, from: " + ", ".join(METHODS))
     parser.add_argument("-m", "--model", default="qwen-1.5b")
     parser.add_argument("--per-type", type=int, default=8)
-    parser.add_argument("--out", type=Path, default=ROOT / "results" / "alfworld_agent")
+    parser.add_argument("--split", choices=SPLITS, default="valid_seen",
+                        help="valid_seen (reported) or train (past the demonstrations' games; to choose on)")
+    parser.add_argument("--out", type=Path, help="default: results/alfworld_agent, or alfworld_agent_train")
     parser.add_argument("--report", action="store_true", help="only print the table from the results so far")
     parser.add_argument("--markdown", action="store_true", help="also print the table as Markdown")
     args = parser.parse_args(argv)
@@ -159,10 +180,11 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         parser.error(f"unknown method(s) {', '.join(unknown)}; choose from {', '.join(METHODS)}")
+    out = args.out or ROOT / "results" / ("alfworld_agent" if args.split == "valid_seen" else "alfworld_agent_train")
     if not args.report:
-        asyncio.run(run(methods, args.out / args.model, args.model, args.per_type))
-    if args.out.is_dir():
-        report(args.out, markdown=args.markdown)
+        asyncio.run(run(methods, out / args.model, args.model, args.per_type, args.split))
+    if out.is_dir():
+        report(out, markdown=args.markdown, split=args.split)
     return 0
 
 
