@@ -248,7 +248,7 @@ def test_the_scoring_agent_with_notes_plays_alfworld_on_the_prompts_cache(alfwor
         env = AlfWorld()
         try:
             graph = react.build(max_steps=5, context_tokens=1500, choose="score", per_token=False,
-                                track_state=True, thought="notes")
+                                track_state=True, thought="notes", show_actions="none")
             return await graph.ainvoke({"task_id": env.task_ids()[0]}, context=RunContext(tiny, env=env))
         finally:
             await env.close()
@@ -262,5 +262,5 @@ def test_the_scoring_agent_with_notes_plays_alfworld_on_the_prompts_cache(alfwor
     went = [s["action"][len("go to "):] for s in steps if s["action"].startswith("go to ")]
     assert state["notes"]["visited"] == list(dict.fromkeys(went))  # the notes follow what the agent did
     assert state["notes"]["order"]  # the places to search were ranked by the model
-    for step in steps[1:]:  # a step evaluates about its new text (reply, observation, notes, valid actions)
+    for step in steps[1:]:  # a step evaluates about its new text (reply, observation, notes)
         assert step["tokens"]["cached"] >= 200 and step["tokens"]["prompt"] - step["tokens"]["cached"] < 600
